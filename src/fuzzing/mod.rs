@@ -1,0 +1,90 @@
+//! The bodies of the fuzz targets, as plain library functions.
+//!
+//! Each target `t` is a module here with `pub fn run(data: &[u8]) -> Outcome`. The same function is
+//! called by the ten-line wrapper in `fuzz/fuzz_targets/t.rs` (under libFuzzer), by `cargo test` over
+//! `corpus/t/` and `corpus/regressions/t/` (on stable Rust), and by `vdso-lab replay`. Generators never
+//! panic (uninteresting input is an [`Outcome::Reject`]); oracles do, with a message naming the invariant
+//! of DESIGN.md §3 and both sides of the comparison.
+
+pub mod vdso_parse;
+
+use std::path::{Path, PathBuf};
+
+/// What one input did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The input reached the oracles and every invariant held.
+    Ok,
+    /// The input was not interesting (e.g. not an image): the oracles had nothing to check.
+    Reject,
+}
+
+/// A fuzz target: its name (the fuzz binary, the corpus folders and the module share it) and its body.
+pub struct Target {
+    pub name: &'static str,
+    pub run: fn(&[u8]) -> Outcome,
+}
+
+/// Every target, in the order `replay` reports them.
+pub const TARGETS: &[Target] = &[Target {
+    name: "vdso_parse",
+    run: vdso_parse::run,
+}];
+
+/// The result of replaying one folder through one target.
+#[derive(Debug, Default)]
+pub struct Replay {
+    pub inputs: usize,
+    pub ok: usize,
+    pub rejected: usize,
+    /// Each failing input with the oracle's panic message.
+    pub failures: Vec<(PathBuf, String)>,
+}
+
+/// Run every file under `dir` (recursively, skipping dotfiles and README.md; a missing folder is empty) through `target`, catching
+/// oracle panics so that every failure is reported, not only the first.
+pub fn replay_dir(target: &Target, dir: &Path) -> std::io::Result<Replay> {
+    let mut files = Vec::new();
+    collect(dir, &mut files)?;
+    files.sort();
+    let mut r = Replay::default();
+    for f in files {
+        let data = std::fs::read(&f)?;
+        r.inputs += 1;
+        let run = target.run;
+        match std::panic::catch_unwind(move || run(&data)) {
+            Ok(Outcome::Ok) => r.ok += 1,
+            Ok(Outcome::Reject) => r.rejected += 1,
+            Err(e) => {
+                let msg = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                r.failures.push((f, msg));
+            }
+        }
+    }
+    Ok(r)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for e in rd {
+        let p = e?.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if !p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n == "README.md")
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

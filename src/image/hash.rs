@@ -1,0 +1,616 @@
+//! DT_HASH (SysV) and DT_GNU_HASH: structural validation at parse time, and three independent name
+//! lookups (SysV chain walk, GNU bloom + chain walk, linear scan) whose agreement is checked per symbol.
+//!
+//! Layouts (gABI "Hash Table"; glibc `elf/dl-lookup.c` and binutils `bfd/elflink.c` for GNU hash):
+//!
+//! * SysV: `nbucket, nchain, bucket[nbucket], chain[nchain]`, each entry 4 bytes (8 on 64-bit s390 and
+//!   Alpha). `nchain` equals the number of dynamic symbols. A bucket or chain value of 0 ends the walk.
+//! * GNU: `nbuckets, symoffset, bloom_size, bloom_shift` (u32 each), `bloom[bloom_size]` (class-sized
+//!   words), `buckets[nbuckets]` (u32), then one u32 hash value per symbol from `symoffset` on, whose low
+//!   bit marks the end of a chain. Symbols before `symoffset` are not hashed.
+
+use super::error::{ErrorKind, ParseError, Result};
+use super::read::Reader;
+use super::{Class, GnuTable, Image, SysvTable};
+
+/// The ELF (SysV) hash function of the gABI.
+pub fn sysv_hash(name: &[u8]) -> u32 {
+    let mut h: u32 = 0;
+    for &c in name {
+        h = (h << 4).wrapping_add(u32::from(c));
+        let g = h & 0xf000_0000;
+        if g != 0 {
+            h ^= g >> 24;
+        }
+        h &= !g;
+    }
+    h
+}
+
+/// The GNU hash function (Bernstein's `h * 33 + c`, seeded with 5381).
+pub fn gnu_hash(name: &[u8]) -> u32 {
+    name.iter().fold(5381u32, |h, &c| {
+        h.wrapping_mul(33).wrapping_add(u32::from(c))
+    })
+}
+
+/// Which hash table a lookup or finding concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum HashTable {
+    #[serde(rename = "DT_HASH")]
+    Sysv,
+    #[serde(rename = "DT_GNU_HASH")]
+    Gnu,
+}
+
+impl HashTable {
+    pub fn name(self) -> &'static str {
+        match self {
+            HashTable::Sysv => "DT_HASH",
+            HashTable::Gnu => "DT_GNU_HASH",
+        }
+    }
+}
+
+/// What one hash table says about a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// The image has no such table.
+    Absent,
+    /// Found at this dynamic symbol index.
+    Found(u32),
+    /// The table says the name is not defined.
+    NotFound,
+}
+
+/// The three answers to one lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lookup {
+    pub sysv: Probe,
+    pub gnu: Probe,
+    /// The first matching symbol in table order.
+    pub linear: Option<u32>,
+}
+
+impl Lookup {
+    /// True when every present table gives the linear scan's answer.
+    pub fn agrees(&self) -> bool {
+        let ok = |p: Probe| match p {
+            Probe::Absent => true,
+            Probe::Found(i) => self.linear == Some(i),
+            Probe::NotFound => self.linear.is_none(),
+        };
+        ok(self.sysv) && ok(self.gnu)
+    }
+}
+
+/// A disagreement between a hash table and the symbol table it indexes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HashFinding {
+    /// An exported symbol the table does not reach by its own name: a loader using this table cannot
+    /// resolve it.
+    Missed {
+        table: HashTable,
+        index: u32,
+        name: String,
+        why: &'static str,
+    },
+    /// The table leads to a different symbol than the linear scan finds first.
+    WrongSymbol {
+        table: HashTable,
+        name: String,
+        found: u32,
+        expected: u32,
+    },
+    /// Several exports answer to one name at its default version: a loader binds whichever its table
+    /// walk meets first.
+    Ambiguous { name: String, indices: Vec<u32> },
+    /// Two sources disagree on the number of dynamic symbols.
+    CountMismatch {
+        a: &'static str,
+        a_count: u64,
+        b: &'static str,
+        b_count: u64,
+    },
+}
+
+impl std::fmt::Display for HashFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HashFinding::Missed {
+                table,
+                index,
+                name,
+                why,
+            } => write!(
+                f,
+                "{} misses exported symbol #{index} `{name}`: {why}",
+                table.name()
+            ),
+            HashFinding::WrongSymbol {
+                table,
+                name,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{} resolves `{name}` to symbol #{found}, the symbol table has it at #{expected}",
+                table.name()
+            ),
+            HashFinding::Ambiguous { name, indices } => write!(
+                f,
+                "`{name}` is defined {} times at its default version (symbols {indices:?})",
+                indices.len()
+            ),
+            HashFinding::CountMismatch {
+                a,
+                a_count,
+                b,
+                b_count,
+            } => write!(f, "{a} says {a_count} dynamic symbols, {b} says {b_count}"),
+        }
+    }
+}
+
+/// Read and bound-check the SysV table header; `room` is how many symbols fit after DT_SYMTAB.
+#[inline(always)]
+pub(super) fn sysv_table(r: &Reader, offset: u64, esz: u64, room: u64) -> Result<SysvTable> {
+    let rd = |at: u64, f| {
+        if esz == 8 {
+            r.u64(at, f)
+        } else {
+            r.u32(at, f).map(u64::from)
+        }
+    };
+    let nbucket = rd(offset, "DT_HASH nbucket")?;
+    let nchain = rd(offset + esz, "DT_HASH nchain")?;
+    if nchain > room {
+        return Err(ParseError::new(
+            ErrorKind::TooLarge,
+            "DT_HASH nchain",
+            offset + esz,
+        ));
+    }
+    if nbucket == 0 && nchain > 1 {
+        return Err(ParseError::new(
+            ErrorKind::BadValue,
+            "DT_HASH nbucket",
+            offset,
+        ));
+    }
+    let len = nbucket
+        .checked_add(nchain)
+        .and_then(|n| n.checked_add(2))
+        .and_then(|n| n.checked_mul(esz))
+        .ok_or_else(|| ParseError::new(ErrorKind::TooLarge, "DT_HASH nbucket", offset))?;
+    r.slice(offset, len, "DT_HASH table")?;
+    Ok(SysvTable {
+        offset,
+        entry_size: esz,
+        nbucket,
+        nchain,
+    })
+}
+
+#[inline(always)]
+fn sysv_entry(r: &Reader, t: &SysvTable, i: u64, field: &'static str) -> Result<u64> {
+    let at = t.offset + (2 + i) * t.entry_size;
+    if t.entry_size == 8 {
+        r.u64(at, field)
+    } else {
+        r.u32(at, field).map(u64::from)
+    }
+}
+
+/// Every bucket and chain entry indexes a symbol, and the chains together visit at most `nchain` entries
+/// (each symbol belongs to exactly one chain), so no walk can loop.
+#[inline(always)]
+pub(super) fn validate_sysv_chains(r: &Reader, t: &SysvTable) -> Result<()> {
+    // `sysv_table` checked that the whole table lies in the input; read entries from that slice, with
+    // the entry width a constant in each copy of the walk.
+    let table = r.slice(
+        t.offset,
+        (2 + t.nbucket + t.nchain) * t.entry_size,
+        "DT_HASH table",
+    )?;
+    let bad = match t.entry_size {
+        8 => walk_sysv::<8>(r, table, t.nbucket, t.nchain),
+        _ => walk_sysv::<4>(r, table, t.nbucket, t.nchain),
+    };
+    match bad {
+        None => Ok(()),
+        Some((kind, i)) => Err(ParseError::new(
+            kind,
+            if kind == ErrorKind::Cycle {
+                "DT_HASH chain"
+            } else {
+                "DT_HASH chain entry"
+            },
+            t.offset + (2 + t.nbucket + i) * t.entry_size,
+        )),
+    }
+}
+
+/// Walk every chain; `Some((kind, index))` names the first bad entry.
+#[inline(always)]
+fn walk_sysv<const W: usize>(
+    r: &Reader,
+    table: &[u8],
+    nbucket: u64,
+    nchain: u64,
+) -> Option<(ErrorKind, u64)> {
+    let rd = |i: u64| -> u64 {
+        let at = (2 + i as usize) * W;
+        if W == 8 {
+            r.field_u64(table, at)
+        } else {
+            u64::from(r.field_u32(table, at))
+        }
+    };
+    let mut steps = 0u64;
+    for b in 0..nbucket {
+        let mut i = rd(b);
+        while i != 0 {
+            if i >= nchain {
+                return Some((ErrorKind::BadIndex, i));
+            }
+            if steps == nchain {
+                return Some((ErrorKind::Cycle, i));
+            }
+            steps += 1;
+            i = rd(nbucket + i);
+        }
+    }
+    None
+}
+
+/// Read and bound-check the GNU table; returns it with the symbol count it implies. `room` is the
+/// number of symbols there can be (DT_HASH's count, or what fits in the file after DT_SYMTAB): a chain
+/// that does not end before it is an error.
+#[inline(always)]
+pub(super) fn gnu_table(r: &Reader, offset: u64, room: u64) -> Result<(GnuTable, u64)> {
+    let t = GnuTable {
+        offset,
+        nbuckets: r.u32(offset, "DT_GNU_HASH nbuckets")?,
+        symoffset: r.u32(offset + 4, "DT_GNU_HASH symoffset")?,
+        bloom_size: r.u32(offset + 8, "DT_GNU_HASH bloom_size")?,
+        bloom_shift: r.u32(offset + 12, "DT_GNU_HASH bloom_shift")?,
+    };
+    if t.nbuckets == 0 {
+        return Err(ParseError::new(
+            ErrorKind::BadValue,
+            "DT_GNU_HASH nbuckets",
+            offset,
+        ));
+    }
+    if t.bloom_size == 0 {
+        return Err(ParseError::new(
+            ErrorKind::BadValue,
+            "DT_GNU_HASH bloom_size",
+            offset + 8,
+        ));
+    }
+    if u64::from(t.symoffset) > room {
+        return Err(ParseError::new(
+            ErrorKind::TooLarge,
+            "DT_GNU_HASH symoffset",
+            offset + 4,
+        ));
+    }
+    let head = t.chain_offset(r.class) - offset;
+    r.slice(offset, head, "DT_GNU_HASH bloom and buckets")?;
+    // The implied count: one past the end of the chain that starts at the highest bucket.
+    let mut max = 0u32;
+    for b in 0..u64::from(t.nbuckets) {
+        max = max.max(r.u32(t.buckets_offset(r.class) + 4 * b, "DT_GNU_HASH bucket")?);
+    }
+    let count = if max == 0 {
+        u64::from(t.symoffset)
+    } else {
+        if u64::from(max) >= room {
+            return Err(ParseError::new(
+                ErrorKind::BadIndex,
+                "DT_GNU_HASH bucket",
+                t.buckets_offset(r.class),
+            ));
+        }
+        if max < t.symoffset {
+            return Err(ParseError::new(
+                ErrorKind::BadIndex,
+                "DT_GNU_HASH bucket",
+                t.buckets_offset(r.class),
+            ));
+        }
+        let mut i = u64::from(max);
+        loop {
+            if i >= room {
+                return Err(ParseError::new(
+                    ErrorKind::BadIndex,
+                    "DT_GNU_HASH chain (no end marker before the last symbol)",
+                    t.chain_offset(r.class),
+                ));
+            }
+            let at = t.chain_offset(r.class) + 4 * (i - u64::from(t.symoffset));
+            if r.u32(at, "DT_GNU_HASH chain")? & 1 == 1 {
+                break i + 1;
+            }
+            i += 1;
+        }
+    };
+    Ok((t, count))
+}
+
+/// Every non-empty bucket points into `[symoffset, count)`; the chain array covers `[symoffset, count)`.
+#[inline(always)]
+pub(super) fn validate_gnu(r: &Reader, t: &GnuTable, count: u64) -> Result<()> {
+    if u64::from(t.symoffset) > count {
+        return Err(ParseError::new(
+            ErrorKind::BadIndex,
+            "DT_GNU_HASH symoffset",
+            t.offset + 4,
+        ));
+    }
+    for b in 0..u64::from(t.nbuckets) {
+        let at = t.buckets_offset(r.class) + 4 * b;
+        let v = u64::from(r.u32(at, "DT_GNU_HASH bucket")?);
+        if v != 0 && (v < u64::from(t.symoffset) || v >= count) {
+            return Err(ParseError::new(
+                ErrorKind::BadIndex,
+                "DT_GNU_HASH bucket",
+                at,
+            ));
+        }
+    }
+    r.slice(
+        t.chain_offset(r.class),
+        4 * (count - u64::from(t.symoffset)),
+        "DT_GNU_HASH chain",
+    )?;
+    Ok(())
+}
+
+impl<'a> Image<'a> {
+    /// Does symbol `index` answer to `name` (and `version`, or the default version when `None`)?
+    fn matches(&self, index: u64, name: &str, version: Option<&str>) -> bool {
+        let Some(s) = self.symbol(index as u32) else {
+            return false;
+        };
+        s.offset.is_some()
+            && !matches!(s.binding, super::Binding::Local)
+            && s.name == name
+            && match version {
+                Some(v) => s.version == Some(v),
+                None => !s.version_hidden,
+            }
+    }
+
+    /// Ask the SysV table, the GNU table and a linear scan where `name` (at `version`, or its default
+    /// version) is defined.
+    pub fn lookup(&self, name: &str, version: Option<&str>) -> Lookup {
+        Lookup {
+            sysv: self.lookup_sysv(name, version).0,
+            gnu: self.lookup_gnu(name, version).0,
+            linear: (1..=self.symbol_count()).find(|&i| self.matches(u64::from(i), name, version)),
+        }
+    }
+
+    /// Does walking `table` for `name` pass symbol `index`? Returns (table present, reached, why not).
+    fn reaches(&self, table: HashTable, name: &str, index: u32) -> (bool, bool, &'static str) {
+        let r = self.reader();
+        let target = u64::from(index);
+        match table {
+            HashTable::Sysv => {
+                let Some(t) = &self.sysv else {
+                    return (false, false, "");
+                };
+                if t.nbucket == 0 {
+                    return (true, false, "the table has no buckets");
+                }
+                let h = u64::from(sysv_hash(name.as_bytes()));
+                let mut i = sysv_entry(&r, t, h % t.nbucket, "").unwrap_or(0);
+                for _ in 0..=t.nchain {
+                    if i == target {
+                        return (true, true, "");
+                    }
+                    if i == 0 || i >= t.nchain {
+                        break;
+                    }
+                    i = sysv_entry(&r, t, t.nbucket + i, "").unwrap_or(0);
+                }
+                (true, false, "not on its bucket's chain")
+            }
+            HashTable::Gnu => {
+                let Some(t) = &self.gnu else {
+                    return (false, false, "");
+                };
+                if target < u64::from(t.symoffset) {
+                    return (true, false, "it lies below symoffset (unhashed)");
+                }
+                let class = self.class;
+                let h = gnu_hash(name.as_bytes());
+                let bits = match class {
+                    Class::Elf32 => 32u32,
+                    Class::Elf64 => 64,
+                };
+                let word_at =
+                    t.bloom_offset() + u64::from((h / bits) % t.bloom_size) * class.word_size();
+                let word = r.word(word_at, "").unwrap_or(0);
+                let b2 = h.checked_shr(t.bloom_shift).unwrap_or(0) % bits;
+                if (word >> (h % bits)) & (word >> b2) & 1 == 0 {
+                    return (true, false, "the bloom filter rejects its hash");
+                }
+                let bucket = u64::from(h % t.nbuckets);
+                let mut i = u64::from(r.u32(t.buckets_offset(class) + 4 * bucket, "").unwrap_or(0));
+                if i == 0 {
+                    return (true, false, "its bucket is empty");
+                }
+                let count = u64::from(self.symbol_count()) + 1;
+                while i < count && i >= u64::from(t.symoffset) {
+                    let at = t.chain_offset(class) + 4 * (i - u64::from(t.symoffset));
+                    let Ok(ch) = r.u32(at, "") else { break };
+                    if i == target {
+                        return if (ch | 1) == (h | 1) {
+                            (true, true, "")
+                        } else {
+                            (true, false, "its chain entry holds a different hash")
+                        };
+                    }
+                    if ch & 1 == 1 {
+                        break;
+                    }
+                    i += 1;
+                }
+                (true, false, "not on its bucket's chain")
+            }
+        }
+    }
+
+    /// SysV walk; the reason string explains a `NotFound`.
+    fn lookup_sysv(&self, name: &str, version: Option<&str>) -> (Probe, &'static str) {
+        let Some(t) = &self.sysv else {
+            return (Probe::Absent, "");
+        };
+        if t.nbucket == 0 {
+            return (Probe::NotFound, "the table has no buckets");
+        }
+        let r = self.reader();
+        let h = u64::from(sysv_hash(name.as_bytes()));
+        // Parse-time validation bounds every chain by nchain; the step limit is a second fence.
+        let mut i = sysv_entry(&r, t, h % t.nbucket, "").unwrap_or(0);
+        for _ in 0..=t.nchain {
+            if i == 0 || i >= t.nchain {
+                break;
+            }
+            if self.matches(i, name, version) {
+                return (Probe::Found(i as u32), "");
+            }
+            i = sysv_entry(&r, t, t.nbucket + i, "").unwrap_or(0);
+        }
+        (Probe::NotFound, "not on its bucket's chain")
+    }
+
+    /// GNU walk (bloom filter, bucket, chain); the reason string explains a `NotFound`.
+    fn lookup_gnu(&self, name: &str, version: Option<&str>) -> (Probe, &'static str) {
+        let Some(t) = &self.gnu else {
+            return (Probe::Absent, "");
+        };
+        let r = self.reader();
+        let class = self.class;
+        let h = gnu_hash(name.as_bytes());
+        let bits = match class {
+            Class::Elf32 => 32u32,
+            Class::Elf64 => 64,
+        };
+        let word_at = t.bloom_offset() + u64::from((h / bits) % t.bloom_size) * class.word_size();
+        let word = r.word(word_at, "").unwrap_or(0);
+        let b1 = h % bits;
+        let b2 = h.checked_shr(t.bloom_shift).unwrap_or(0) % bits;
+        if (word >> b1) & (word >> b2) & 1 == 0 {
+            return (Probe::NotFound, "the bloom filter rejects its hash");
+        }
+        let bucket = u64::from(h % t.nbuckets);
+        let mut i = u64::from(r.u32(t.buckets_offset(class) + 4 * bucket, "").unwrap_or(0));
+        if i == 0 {
+            return (Probe::NotFound, "its bucket is empty");
+        }
+        let count = u64::from(self.symbol_count()) + 1;
+        while i < count && i >= u64::from(t.symoffset) {
+            let at = t.chain_offset(class) + 4 * (i - u64::from(t.symoffset));
+            let Ok(ch) = r.u32(at, "") else { break };
+            if (ch | 1) == (h | 1) && self.matches(i, name, version) {
+                return (Probe::Found(i as u32), "");
+            }
+            if ch & 1 == 1 {
+                break;
+            }
+            i += 1;
+        }
+        (Probe::NotFound, "not on its bucket's chain")
+    }
+
+    /// Cross-check both hash tables against the symbol table: every exported symbol must be found by its
+    /// own name and version through each table present, and the symbol counts must agree.
+    pub fn check_hashes(&self) -> Vec<HashFinding> {
+        let mut out = Vec::new();
+        let c = self.counts;
+        // A broken section header table is reported by `sections()` itself; here it only means there
+        // is no third count to compare.
+        let section = self.sections().ok().and_then(|s| s.dynsym_count);
+        let sources = [
+            ("DT_HASH nchain", c.dt_hash),
+            ("DT_GNU_HASH chains", c.gnu_hash),
+            (".dynsym section size", section),
+        ];
+        for (i, (a, ca)) in sources.iter().enumerate() {
+            for (b, cb) in &sources[i + 1..] {
+                if let (Some(x), Some(y)) = (ca, cb) {
+                    if x != y {
+                        out.push(HashFinding::CountMismatch {
+                            a,
+                            a_count: *x,
+                            b,
+                            b_count: *y,
+                        });
+                    }
+                }
+            }
+        }
+        let mut ambiguous: Vec<&str> = Vec::new();
+        for s in self.exports() {
+            // Two exports answering to the same unversioned lookup: which one a loader binds depends on
+            // which table it walks and in what order. Reported once per name; lookups by that key are
+            // then not compared (any answer among the candidates is "right").
+            let candidates: Vec<u32> = self
+                .exports()
+                .filter(|o| o.name == s.name && !o.version_hidden)
+                .map(|o| o.index)
+                .collect();
+            // The lookup key of `s` is (name, version), or (name, default) when unversioned: it is
+            // ambiguous when another export answers to the same key.
+            let same_key = self
+                .exports()
+                .filter(|o| o.name == s.name && o.version == s.version)
+                .count();
+            let is_ambiguous = same_key > 1 || (s.version.is_none() && candidates.len() > 1);
+            if candidates.len() > 1 && !ambiguous.contains(&s.name) {
+                ambiguous.push(s.name);
+                out.push(HashFinding::Ambiguous {
+                    name: s.name.to_string(),
+                    indices: candidates,
+                });
+            }
+            let linear = self.lookup(s.name, s.version).linear;
+            for table in [HashTable::Sysv, HashTable::Gnu] {
+                let (present, reached, why) = self.reaches(table, s.name, s.index);
+                if !present {
+                    continue;
+                }
+                if !reached {
+                    out.push(HashFinding::Missed {
+                        table,
+                        index: s.index,
+                        name: s.name.to_string(),
+                        why,
+                    });
+                    continue;
+                }
+                let probe = match table {
+                    HashTable::Sysv => self.lookup_sysv(s.name, s.version).0,
+                    HashTable::Gnu => self.lookup_gnu(s.name, s.version).0,
+                };
+                if let Probe::Found(i) = probe {
+                    if Some(i) != linear && !is_ambiguous {
+                        out.push(HashFinding::WrongSymbol {
+                            table,
+                            name: s.name.to_string(),
+                            found: i,
+                            expected: linear.unwrap_or(0),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,26 @@
+//! vdso-lab: a fuzz and property-testing lab for how checkpoint/restore tools relocate the Linux vDSO.
+//!
+//! Map of the crate (data flows top to bottom):
+//!
+//! * [`image`] — any bytes → a borrowed [`image::Image`] (symbols, versions, hash tables) or a typed
+//!   [`image::ParseError`].
+//! * [`synth`] — the inverse: a [`synth::Spec`] → ELF bytes, plus the generators (proptest strategies and
+//!   `arbitrary`) that proptests and fuzz targets draw specs from.
+//! * [`layout`] — the special mappings (`[vvar]`, `[vvar_vclock]`, `[vdso]`) as a value, from
+//!   `/proc/PID/maps`.
+//! * [`live`] — the running kernel's vDSO; the only module allowed `unsafe`.
+//! * [`fuzzing`] — the bodies of the fuzz targets, shared by `cargo fuzz`, `cargo test` corpus replay and
+//!   `vdso-lab replay`.
+//! * [`report`] — rendering for the CLI (text tables and the JSON schema of `inspect --json`).
+//!
+//! Vocabulary: the two images of a restore are always `dumped` (what the checkpoint saw; CRIU says
+//! "image") and `runtime` (what the restoring kernel provides; CRIU says "rt").
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod fuzzing;
+pub mod image;
+pub mod layout;
+pub mod live;
+pub mod report;
+pub mod synth;

@@ -1,0 +1,647 @@
+//! Lay out and write the ELF bytes of a validated [`Spec`].
+
+use super::Spec;
+use crate::image::{gnu_hash, sysv_hash, sysv_hash_entry_size, Binding, Class, Endian, SymKind};
+use goblin::elf::dynamic as dt;
+use goblin::elf::header as eh;
+use goblin::elf::program_header as ph;
+use goblin::elf::section_header as sh;
+
+/// A fixed-size output buffer with endian- and class-aware stores.
+struct Out {
+    buf: Vec<u8>,
+    endian: Endian,
+    class: Class,
+}
+
+impl Out {
+    fn put(&mut self, at: u64, bytes: &[u8]) {
+        let at = at as usize;
+        self.buf[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+    fn u16(&mut self, at: u64, v: u16) {
+        let b = match self.endian {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        };
+        self.put(at, &b);
+    }
+    fn u32(&mut self, at: u64, v: u32) {
+        let b = match self.endian {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        };
+        self.put(at, &b);
+    }
+    fn u64(&mut self, at: u64, v: u64) {
+        let b = match self.endian {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        };
+        self.put(at, &b);
+    }
+    fn word(&mut self, at: u64, v: u64) {
+        match self.class {
+            Class::Elf32 => self.u32(at, v as u32),
+            Class::Elf64 => self.u64(at, v),
+        }
+    }
+    /// A hash-table entry of `esz` bytes.
+    fn entry(&mut self, at: u64, esz: u64, v: u64) {
+        if esz == 8 {
+            self.u64(at, v)
+        } else {
+            self.u32(at, v as u32)
+        }
+    }
+}
+
+fn align(x: u64, a: u64) -> u64 {
+    x.div_ceil(a) * a
+}
+
+/// ld's bucket-count table (bfd/elflink.c `elf_buckets`): the largest entry not above the number of
+/// symbols, so small vDSOs get 1 or 3 buckets as the real ones do.
+fn bucket_count(nsyms: usize) -> u32 {
+    const PRIMES: [u32; 11] = [1, 3, 17, 37, 67, 97, 131, 197, 263, 521, 1031];
+    PRIMES
+        .iter()
+        .rev()
+        .find(|&&p| p as usize <= nsyms.max(1))
+        .copied()
+        .unwrap_or(1)
+}
+
+/// A symbol as it will be written.
+struct OutSym<'s> {
+    name: &'s str,
+    /// DT_VERSYM value.
+    versym: u16,
+    value: u64,
+    size: u64,
+    info: u8,
+    shndx: u16,
+}
+
+/// A string table under construction (names are deduplicated).
+#[derive(Default)]
+struct Strtab {
+    bytes: Vec<u8>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl Strtab {
+    fn new() -> Strtab {
+        Strtab {
+            bytes: vec![0],
+            index: Default::default(),
+        }
+    }
+    fn add(&mut self, s: &str) -> u32 {
+        if let Some(&o) = self.index.get(s) {
+            return o;
+        }
+        let o = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.bytes.push(0);
+        self.index.insert(s.to_string(), o);
+        o
+    }
+}
+
+pub(super) fn build(spec: &Spec) -> Vec<u8> {
+    let class = spec.class;
+    let ws = class.word_size();
+    let versioned = !spec.versions.is_empty();
+    let hash_esz = sysv_hash_entry_size(class, spec.machine);
+
+    // --- section indices (fixed order; absent sections are skipped)
+    let mut names: Vec<&str> = vec![""];
+    let idx = |n: &'static str, present: bool, names: &mut Vec<&str>| -> Option<u16> {
+        present.then(|| {
+            names.push(n);
+            (names.len() - 1) as u16
+        })
+    };
+    let s_hash = idx(".hash", spec.hash.sysv(), &mut names);
+    let s_gnu = idx(".gnu.hash", spec.hash.gnu(), &mut names);
+    let s_dynsym = idx(".dynsym", true, &mut names).unwrap_or(0);
+    let s_dynstr = idx(".dynstr", true, &mut names).unwrap_or(0);
+    let s_versym = idx(".gnu.version", versioned, &mut names);
+    let s_verdef = idx(".gnu.version_d", versioned, &mut names);
+    let s_dynamic = idx(".dynamic", true, &mut names).unwrap_or(0);
+    let s_note = idx(".note", spec.quirks.build_id.is_some(), &mut names);
+    let s_text = idx(".text", true, &mut names).unwrap_or(0);
+    let s_shstr = idx(".shstrtab", true, &mut names).unwrap_or(0);
+
+    // --- strings and symbols (values filled in once .text is placed)
+    let mut dynstr = Strtab::new();
+    dynstr.add(&spec.soname);
+    for v in &spec.versions {
+        dynstr.add(v);
+    }
+    let version_index = |v: &Option<String>| -> u16 {
+        match v {
+            Some(v) => 2 + spec.versions.iter().position(|x| x == v).unwrap_or(0) as u16,
+            None => 1,
+        }
+    };
+    let mut syms: Vec<OutSym> = Vec::new();
+    if spec.quirks.version_symbols {
+        for (i, v) in spec.versions.iter().enumerate() {
+            syms.push(OutSym {
+                name: v,
+                versym: 2 + i as u16,
+                value: 0,
+                size: 0,
+                info: (Binding::Global.to_raw() << 4) | SymKind::Object.to_raw(),
+                shndx: sh::SHN_ABS as u16,
+            });
+        }
+    }
+    for s in &spec.symbols {
+        syms.push(OutSym {
+            name: &s.name,
+            versym: version_index(&s.version),
+            value: u64::from(s.offset), // text-relative for now
+            size: u64::from(s.size),
+            info: (s.binding.to_raw() << 4) | s.kind.to_raw(),
+            shndx: s_text,
+        });
+    }
+    let nbuckets = bucket_count(syms.len());
+    if spec.hash.gnu() {
+        // GNU hash requires the hashed symbols grouped by bucket, in bucket order.
+        syms.sort_by_key(|s| gnu_hash(s.name.as_bytes()) % nbuckets);
+    }
+    let name_off: Vec<u32> = syms.iter().map(|s| dynstr.add(s.name)).collect();
+    let nsym = syms.len() as u64 + 1; // with the null symbol
+
+    // --- layout (file offsets; vaddr = base + offset)
+    let nphdr = 2
+        + u64::from(spec.quirks.build_id.is_some())
+        + u64::from(spec.quirks.empty_gnu_property)
+        + u64::from(spec.quirks.trailing_pt_null);
+    let mut at = class.ehdr_size() + nphdr * class.phdr_size();
+    let mut place = |size: u64, a: u64| -> u64 {
+        let o = align(at, a);
+        at = o + size;
+        o
+    };
+    let hash_off = spec
+        .hash
+        .sysv()
+        .then(|| place((2 + u64::from(nbuckets) + nsym) * hash_esz, 8));
+    let bloom_bits = match class {
+        Class::Elf32 => 32u64,
+        Class::Elf64 => 64,
+    };
+    // Two bloom bits per hashed symbol, rounded to a power-of-two number of words (ld's sizing rule).
+    let bloom_size = (2 * syms.len() as u64)
+        .div_ceil(bloom_bits)
+        .max(1)
+        .next_power_of_two();
+    let bloom_shift: u32 = if class == Class::Elf64 { 6 } else { 5 };
+    let gnu_len = 16 + bloom_size * ws + 4 * u64::from(nbuckets) + 4 * (nsym - 1);
+    let gnu_off = spec.hash.gnu().then(|| place(gnu_len, ws));
+    let dynsym_off = place(nsym * class.sym_size(), ws);
+    let dynstr_off = place(dynstr.bytes.len() as u64, 1);
+    let versym_off = versioned.then(|| place(nsym * 2, 2));
+    const VERDEF: u64 = 20;
+    const VERDAUX: u64 = 8;
+    let nverdef = spec.versions.len() as u64 + 1;
+    let verdef_off = versioned.then(|| place(nverdef * (VERDEF + VERDAUX), ws));
+    let mut ndyn = 6u64; // SONAME STRTAB SYMTAB STRSZ SYMENT NULL
+    ndyn += u64::from(spec.hash.sysv()) + u64::from(spec.hash.gnu());
+    ndyn += if versioned { 3 } else { 0 };
+    let dynamic_off = place(ndyn * class.dyn_size(), ws);
+    let note_len = spec
+        .quirks
+        .build_id
+        .as_ref()
+        .map(|b| 12 + 4 + align(b.len() as u64, 4));
+    let note_off = note_len.map(|l| place(l, 4));
+    let text_off = place(u64::from(spec.text_size), 16);
+    let load_end = text_off + u64::from(spec.text_size);
+    let shstr: Vec<u8> = names.iter().flat_map(|n| n.bytes().chain([0])).collect();
+    let shstr_off = place(shstr.len() as u64, 1);
+    let shoff = place(names.len() as u64 * class.shdr_size(), ws);
+    let total = shoff + names.len() as u64 * class.shdr_size();
+
+    let mut o = Out {
+        buf: vec![0; total as usize],
+        endian: spec.endian,
+        class,
+    };
+    let va = |off: u64| spec.base + off;
+
+    // --- ELF header
+    o.put(0, b"\x7fELF");
+    o.buf[eh::EI_CLASS] = match class {
+        Class::Elf32 => eh::ELFCLASS32,
+        Class::Elf64 => eh::ELFCLASS64,
+    };
+    o.buf[eh::EI_DATA] = match spec.endian {
+        Endian::Little => eh::ELFDATA2LSB,
+        Endian::Big => eh::ELFDATA2MSB,
+    };
+    o.buf[eh::EI_VERSION] = eh::EV_CURRENT;
+    o.u16(16, eh::ET_DYN);
+    o.u16(18, spec.machine);
+    o.u32(20, u32::from(eh::EV_CURRENT));
+    let (tail, phoff_at, shoff_at) = match class {
+        Class::Elf32 => (40, 28, 32),
+        Class::Elf64 => (52, 32, 40),
+    };
+    o.word(24, 0); // e_entry
+    o.word(phoff_at, class.ehdr_size());
+    o.word(shoff_at, shoff);
+    o.u16(tail, class.ehdr_size() as u16);
+    o.u16(tail + 2, class.phdr_size() as u16);
+    o.u16(tail + 4, nphdr as u16);
+    o.u16(tail + 6, class.shdr_size() as u16);
+    o.u16(tail + 8, names.len() as u16);
+    o.u16(tail + 10, s_shstr);
+
+    // --- program headers
+    let mut phdrs: Vec<(u32, u32, u64, u64, u64)> = vec![
+        (ph::PT_LOAD, ph::PF_R | ph::PF_X, 0, load_end, 0x1000),
+        (
+            ph::PT_DYNAMIC,
+            ph::PF_R,
+            dynamic_off,
+            ndyn * class.dyn_size(),
+            ws,
+        ),
+    ];
+    if let (Some(off), Some(len)) = (note_off, note_len) {
+        phdrs.push((ph::PT_NOTE, ph::PF_R, off, len, 4));
+    }
+    if spec.quirks.empty_gnu_property {
+        phdrs.push((ph::PT_GNU_PROPERTY, ph::PF_R, 0, 0, ws));
+    }
+    if spec.quirks.trailing_pt_null {
+        phdrs.push((ph::PT_NULL, 0, 0, 0, 0));
+    }
+    for (i, &(ty, flags, off, len, al)) in phdrs.iter().enumerate() {
+        let at = class.ehdr_size() + i as u64 * class.phdr_size();
+        let (vaddr, memsz) = if ty == ph::PT_NULL || len == 0 && ty != ph::PT_LOAD {
+            (0, 0)
+        } else {
+            (va(off), len)
+        };
+        o.u32(at, ty);
+        match class {
+            Class::Elf32 => {
+                o.word(at + 4, off);
+                o.word(at + 8, vaddr);
+                o.word(at + 12, vaddr);
+                o.word(at + 16, len);
+                o.word(at + 20, memsz);
+                o.u32(at + 24, flags);
+                o.word(at + 28, al);
+            }
+            Class::Elf64 => {
+                o.u32(at + 4, flags);
+                o.word(at + 8, off);
+                o.word(at + 16, vaddr);
+                o.word(at + 24, vaddr);
+                o.word(at + 32, len);
+                o.word(at + 40, memsz);
+                o.word(at + 48, al);
+            }
+        }
+    }
+
+    // --- symbols
+    for s in syms.iter_mut() {
+        if s.shndx == s_text {
+            s.value = va(text_off + s.value);
+        }
+    }
+    for (i, s) in syms.iter().enumerate() {
+        let at = dynsym_off + (i as u64 + 1) * class.sym_size();
+        o.u32(at, name_off[i]);
+        match class {
+            Class::Elf32 => {
+                o.word(at + 4, s.value);
+                o.word(at + 8, s.size);
+                o.buf[(at + 12) as usize] = s.info;
+                o.u16(at + 14, s.shndx);
+            }
+            Class::Elf64 => {
+                o.buf[(at + 4) as usize] = s.info;
+                o.u16(at + 6, s.shndx);
+                o.word(at + 8, s.value);
+                o.word(at + 16, s.size);
+            }
+        }
+    }
+    o.put(dynstr_off, &dynstr.bytes);
+
+    // --- SysV hash: chains are prepended, so each bucket lists its symbols in table order reversed.
+    if let Some(h) = hash_off {
+        let nb = u64::from(nbuckets);
+        o.entry(h, hash_esz, nb);
+        o.entry(h + hash_esz, hash_esz, nsym);
+        for (i, s) in syms.iter().enumerate() {
+            let si = i as u64 + 1;
+            let b = u64::from(sysv_hash(s.name.as_bytes())) % nb;
+            let bucket_at = h + (2 + b) * hash_esz;
+            let cur = read_entry(&o, bucket_at, hash_esz);
+            o.entry(h + (2 + nb + si) * hash_esz, hash_esz, cur);
+            o.entry(bucket_at, hash_esz, si);
+        }
+    }
+
+    // --- GNU hash
+    if let Some(g) = gnu_off {
+        o.u32(g, nbuckets);
+        o.u32(g + 4, 1); // symoffset: every symbol after the null one is hashed
+        o.u32(g + 8, bloom_size as u32);
+        o.u32(g + 12, bloom_shift);
+        let bloom = g + 16;
+        let buckets = bloom + bloom_size * ws;
+        let chain = buckets + 4 * u64::from(nbuckets);
+        let hashes: Vec<u32> = syms.iter().map(|s| gnu_hash(s.name.as_bytes())).collect();
+        for (i, &h) in hashes.iter().enumerate() {
+            let word = (u64::from(h) / bloom_bits) % bloom_size;
+            let w_at = bloom + word * ws;
+            let bits = (1u64 << (u64::from(h) % bloom_bits))
+                | (1u64 << (u64::from(h >> bloom_shift) % bloom_bits));
+            let cur = read_word(&o, w_at);
+            o.word(w_at, cur | bits);
+            let b = h % nbuckets;
+            let b_at = buckets + 4 * u64::from(b);
+            if read_entry(&o, b_at, 4) == 0 {
+                o.u32(b_at, i as u32 + 1);
+            }
+            let last = hashes.get(i + 1).map(|n| n % nbuckets) != Some(b);
+            o.u32(chain + 4 * i as u64, (h & !1) | u32::from(last));
+        }
+    }
+
+    // --- versions
+    if let (Some(vs), Some(vd)) = (versym_off, verdef_off) {
+        for (i, s) in syms.iter().enumerate() {
+            o.u16(vs + 2 * (i as u64 + 1), s.versym);
+        }
+        let all: Vec<&str> = std::iter::once(spec.soname.as_str())
+            .chain(spec.versions.iter().map(String::as_str))
+            .collect();
+        for (i, name) in all.iter().enumerate() {
+            let at = vd + i as u64 * (VERDEF + VERDAUX);
+            o.u16(at, 1);
+            o.u16(
+                at + 2,
+                if i == 0 {
+                    crate::image::VER_FLG_BASE
+                } else {
+                    0
+                },
+            );
+            o.u16(at + 4, i as u16 + 1);
+            o.u16(at + 6, 1);
+            o.u32(at + 8, sysv_hash(name.as_bytes()));
+            o.u32(at + 12, VERDEF as u32);
+            let next = if i + 1 == all.len() {
+                0
+            } else {
+                VERDEF + VERDAUX
+            };
+            o.u32(at + 16, next as u32);
+            o.u32(at + VERDEF, dynstr.add(name));
+            o.u32(at + VERDEF + 4, 0);
+        }
+    }
+
+    // --- dynamic
+    let mut tags: Vec<(u64, u64)> = vec![(dt::DT_SONAME, u64::from(dynstr.add(&spec.soname)))];
+    if let Some(h) = hash_off {
+        tags.push((dt::DT_HASH, va(h)));
+    }
+    if let Some(g) = gnu_off {
+        tags.push((dt::DT_GNU_HASH, va(g)));
+    }
+    tags.push((dt::DT_STRTAB, va(dynstr_off)));
+    tags.push((dt::DT_SYMTAB, va(dynsym_off)));
+    tags.push((dt::DT_STRSZ, dynstr.bytes.len() as u64));
+    tags.push((dt::DT_SYMENT, class.sym_size()));
+    if let (Some(vs), Some(vd)) = (versym_off, verdef_off) {
+        tags.push((dt::DT_VERDEF, va(vd)));
+        tags.push((dt::DT_VERDEFNUM, nverdef));
+        tags.push((dt::DT_VERSYM, va(vs)));
+    }
+    tags.push((dt::DT_NULL, 0));
+    for (i, &(t, v)) in tags.iter().enumerate() {
+        let at = dynamic_off + i as u64 * class.dyn_size();
+        o.word(at, t);
+        o.word(at + ws, v);
+    }
+
+    // --- build id
+    if let (Some(n), Some(b)) = (note_off, &spec.quirks.build_id) {
+        o.u32(n, 4);
+        o.u32(n + 4, b.len() as u32);
+        o.u32(n + 8, goblin::elf::note::NT_GNU_BUILD_ID);
+        o.put(n + 12, b"GNU\0");
+        o.put(n + 16, b);
+    }
+
+    // --- text: a trap instruction pattern, so a stray jump into it stops rather than slides
+    let fill = text_fill(spec.machine);
+    for i in 0..u64::from(spec.text_size) {
+        o.buf[(text_off + i) as usize] = fill[(i % fill.len() as u64) as usize];
+    }
+
+    // --- section headers
+    o.put(shstr_off, &shstr);
+    let name_at = |n: &str| -> u32 {
+        let mut off = 0;
+        for x in &names {
+            if *x == n {
+                return off;
+            }
+            off += x.len() as u32 + 1;
+        }
+        0
+    };
+    struct Sec {
+        idx: Option<u16>,
+        ty: u32,
+        flags: u64,
+        off: u64,
+        size: u64,
+        link: u16,
+        info: u32,
+        align: u64,
+        entsize: u64,
+    }
+    let alloc = u64::from(sh::SHF_ALLOC);
+    let secs = [
+        Sec {
+            idx: s_hash,
+            ty: sh::SHT_HASH,
+            flags: alloc,
+            off: hash_off.unwrap_or(0),
+            size: (2 + u64::from(nbuckets) + nsym) * hash_esz,
+            link: s_dynsym,
+            info: 0,
+            align: 8,
+            entsize: hash_esz,
+        },
+        Sec {
+            idx: s_gnu,
+            ty: sh::SHT_GNU_HASH,
+            flags: alloc,
+            off: gnu_off.unwrap_or(0),
+            size: gnu_len,
+            link: s_dynsym,
+            info: 0,
+            align: ws,
+            entsize: 0,
+        },
+        Sec {
+            idx: Some(s_dynsym),
+            ty: sh::SHT_DYNSYM,
+            flags: alloc,
+            off: dynsym_off,
+            size: nsym * class.sym_size(),
+            link: s_dynstr,
+            info: 1,
+            align: ws,
+            entsize: class.sym_size(),
+        },
+        Sec {
+            idx: Some(s_dynstr),
+            ty: sh::SHT_STRTAB,
+            flags: alloc,
+            off: dynstr_off,
+            size: dynstr.bytes.len() as u64,
+            link: 0,
+            info: 0,
+            align: 1,
+            entsize: 0,
+        },
+        Sec {
+            idx: s_versym,
+            ty: sh::SHT_GNU_VERSYM,
+            flags: alloc,
+            off: versym_off.unwrap_or(0),
+            size: nsym * 2,
+            link: s_dynsym,
+            info: 0,
+            align: 2,
+            entsize: 2,
+        },
+        Sec {
+            idx: s_verdef,
+            ty: sh::SHT_GNU_VERDEF,
+            flags: alloc,
+            off: verdef_off.unwrap_or(0),
+            size: nverdef * (VERDEF + VERDAUX),
+            link: s_dynstr,
+            info: nverdef as u32,
+            align: ws,
+            entsize: 0,
+        },
+        Sec {
+            idx: Some(s_dynamic),
+            ty: sh::SHT_DYNAMIC,
+            flags: alloc | u64::from(sh::SHF_WRITE),
+            off: dynamic_off,
+            size: ndyn * class.dyn_size(),
+            link: s_dynstr,
+            info: 0,
+            align: ws,
+            entsize: class.dyn_size(),
+        },
+        Sec {
+            idx: s_note,
+            ty: sh::SHT_NOTE,
+            flags: alloc,
+            off: note_off.unwrap_or(0),
+            size: note_len.unwrap_or(0),
+            link: 0,
+            info: 0,
+            align: 4,
+            entsize: 0,
+        },
+        Sec {
+            idx: Some(s_text),
+            ty: sh::SHT_PROGBITS,
+            flags: alloc | u64::from(sh::SHF_EXECINSTR),
+            off: text_off,
+            size: u64::from(spec.text_size),
+            link: 0,
+            info: 0,
+            align: 16,
+            entsize: 0,
+        },
+        Sec {
+            idx: Some(s_shstr),
+            ty: sh::SHT_STRTAB,
+            flags: 0,
+            off: shstr_off,
+            size: shstr.len() as u64,
+            link: 0,
+            info: 0,
+            align: 1,
+            entsize: 0,
+        },
+    ];
+    for s in secs.iter() {
+        let Some(i) = s.idx else { continue };
+        let at = shoff + u64::from(i) * class.shdr_size();
+        let addr = if s.flags & alloc != 0 { va(s.off) } else { 0 };
+        o.u32(at, name_at(names[usize::from(i)]));
+        o.u32(at + 4, s.ty);
+        match class {
+            Class::Elf32 => {
+                o.word(at + 8, s.flags);
+                o.word(at + 12, addr);
+                o.word(at + 16, s.off);
+                o.word(at + 20, s.size);
+                o.u32(at + 24, u32::from(s.link));
+                o.u32(at + 28, s.info);
+                o.word(at + 32, s.align);
+                o.word(at + 36, s.entsize);
+            }
+            Class::Elf64 => {
+                o.word(at + 8, s.flags);
+                o.word(at + 16, addr);
+                o.word(at + 24, s.off);
+                o.word(at + 32, s.size);
+                o.u32(at + 40, u32::from(s.link));
+                o.u32(at + 44, s.info);
+                o.word(at + 48, s.align);
+                o.word(at + 56, s.entsize);
+            }
+        }
+    }
+    o.buf
+}
+
+fn read_entry(o: &Out, at: u64, esz: u64) -> u64 {
+    let b = &o.buf[at as usize..(at + esz) as usize];
+    match (esz, o.endian) {
+        (8, Endian::Little) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+        (8, Endian::Big) => u64::from_be_bytes(b.try_into().unwrap_or([0; 8])),
+        (_, Endian::Little) => u64::from(u32::from_le_bytes(b.try_into().unwrap_or([0; 4]))),
+        (_, Endian::Big) => u64::from(u32::from_be_bytes(b.try_into().unwrap_or([0; 4]))),
+    }
+}
+
+fn read_word(o: &Out, at: u64) -> u64 {
+    read_entry(o, at, o.class.word_size())
+}
+
+/// Bytes that trap when executed: int3 on x86, `brk #0` on arm64, zero elsewhere (an illegal or trapping
+/// encoding on most ISAs).
+fn text_fill(machine: u16) -> &'static [u8] {
+    match machine {
+        eh::EM_X86_64 | eh::EM_386 => &[0xcc],
+        eh::EM_AARCH64 => &[0x00, 0x00, 0x20, 0xd4],
+        _ => &[0],
+    }
+}
