@@ -1,0 +1,167 @@
+//! The `vdso-lab` binary as a user meets it: reports on good input, one clear line and a non-zero exit
+//! (never a panic, whose exit code is 101) on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vdso-lab"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run vdso-lab")
+}
+
+fn real(name: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/realvdso/images")
+        .join(name);
+    p.exists().then_some(p)
+}
+
+fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vdso-lab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Bad input: exit code 1, nothing on stdout, exactly one line on stderr that names the problem.
+fn assert_clean_failure(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(err.lines().count(), 1, "stderr: {err}");
+    assert!(err.contains(needle), "{needle:?} not in {err:?}");
+}
+
+fn synthetic() -> Vec<u8> {
+    use proptest::strategy::{Strategy, ValueTree};
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    vdso_lab::synth::strategy::x86_64_linux_6_18()
+        .new_tree(&mut runner)
+        .unwrap()
+        .current()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line() {
+    let img = synthetic();
+    assert_clean_failure(
+        &run(&["inspect", "/nonexistent/vdso.so"]),
+        "cannot open /nonexistent/vdso.so",
+    );
+    assert_clean_failure(
+        &run(&["inspect", env!("CARGO_MANIFEST_DIR")]),
+        "is a directory",
+    );
+    let empty = scratch("empty.so", b"");
+    assert_clean_failure(&run(&["inspect", empty.to_str().unwrap()]), "e_ident");
+    let text = scratch("text.so", b"this is not an ELF file at all\n");
+    assert_clean_failure(&run(&["inspect", text.to_str().unwrap()]), "ELF magic");
+    let trunc = scratch("trunc.so", &img[..img.len() / 2]);
+    assert_clean_failure(
+        &run(&["inspect", trunc.to_str().unwrap()]),
+        "extends past the end of the file",
+    );
+    let mut corrupt = img.clone();
+    corrupt[18] = 3; // e_machine = EM_386 in an ELF64 file
+    let corrupt = scratch("corrupt.so", &corrupt);
+    assert_clean_failure(&run(&["inspect", corrupt.to_str().unwrap()]), "e_machine");
+    // Usage errors are clap's: non-zero, not a panic.
+    let out = run(&["inspect"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert_ne!(out.status.code(), Some(101));
+}
+
+#[test]
+fn inspect_text_and_json() {
+    let path = scratch("x86.so", &synthetic());
+    let out = run(&["inspect", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("linux-vdso.so.1"), "{text}");
+    assert!(text.contains("__vdso_clock_gettime"), "{text}");
+    assert!(text.contains("every lookup agrees"), "{text}");
+
+    let out = run(&["inspect", "--json", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "vdso-lab.inspect.v1");
+    assert_eq!(v["class"], "ELF64");
+    assert_eq!(v["machine_name"], "X86_64");
+    assert_eq!(v["hash_tables"]["agree"], true);
+    let syms = v["symbols"].as_array().unwrap();
+    // 12 functions (six __vdso_* and their weak aliases) plus the LINUX_2.6 version symbol.
+    assert_eq!(syms.len(), 13);
+    let time = syms.iter().find(|s| s["name"] == "__vdso_time").unwrap();
+    assert_eq!(time["version"], "LINUX_2.6");
+    assert_eq!(time["type"], "FUNC");
+    assert_eq!(time["binding"], "GLOBAL");
+    assert_eq!(time["entry_point"], true);
+    assert!(v["live"].is_null());
+}
+
+#[test]
+fn inspect_real_big_endian_image() {
+    let Some(p) = real("s390x-vdso64-6.1.0-50.so") else {
+        println!("skipped: ../shared/realvdso not present");
+        return;
+    };
+    let out = run(&["inspect", "--json", p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["endian"], "big");
+    assert_eq!(v["soname"], "linux-vdso64.so.1");
+    assert_eq!(v["hash_tables"]["dt_hash"], true);
+    assert_eq!(v["hash_tables"]["agree"], true);
+}
+
+#[test]
+fn inspect_live() {
+    if vdso_lab::live::vdso_base().is_none() {
+        println!("skipped: this process has no vDSO");
+        return;
+    }
+    let out = run(&["inspect", "--live", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let live = &v["live"];
+    let names: Vec<&str> = live["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"[vdso]"), "{names:?}");
+    assert!(names.contains(&"[vvar]"), "{names:?}");
+}
+
+#[test]
+fn check_and_replay_run() {
+    let out = run(&["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("corpus vdso_parse"), "{text}");
+    assert!(text.contains("restore call paths  not run"), "{text}");
+
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let out = run(&["replay", corpus.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("vdso_parse"), "{text}");
+
+    let out = run(&["replay", "/nonexistent-corpus"]);
+    assert_clean_failure(&out, "not a directory");
+}
