@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Seed corpus/vdso_parse/ (libFuzzer format: one input per file, named by the sha256 of its content,
+# no extension) with
+#   1. every real vDSO image in ../shared/realvdso/images/*.so (relative to the repo root), and
+#   2. synthetic images from `cargo run --release --example seed_synth -- corpus/vdso_parse`, if that
+#      example exists.
+# Either source is skipped with a message when absent. Re-running is idempotent (content-addressed).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+out=corpus/vdso_parse
+mkdir -p "$out" corpus/regressions/vdso_parse
+
+images=../shared/realvdso/images
+if [[ -d "$images" ]]; then
+    shopt -s nullglob
+    n=0 new=0
+    for f in "$images"/*.so; do
+        h=$(sha256sum "$f" | cut -d' ' -f1)
+        n=$((n + 1))
+        if [[ ! -e "$out/$h" ]]; then
+            cp "$f" "$out/$h"
+            new=$((new + 1))
+        fi
+    done
+    shopt -u nullglob
+    echo "seed-corpus: $n real vDSO images from $images ($new new) -> $out/"
+else
+    echo "seed-corpus: $images not found; skipping real vDSO images"
+fi
+
+if [[ -f examples/seed_synth.rs ]]; then
+    echo "seed-corpus: writing synthetic seeds with examples/seed_synth.rs"
+    cargo run --release --example seed_synth -- "$out"
+else
+    echo "seed-corpus: examples/seed_synth.rs not found; skipping synthetic seeds"
+fi
+
+echo "seed-corpus: $out/ now holds $(find "$out" -maxdepth 1 -type f | wc -l) inputs"
