@@ -220,19 +220,21 @@ pub(super) fn validate_sysv_chains(r: &Reader, t: &SysvTable) -> Result<()> {
     };
     match bad {
         None => Ok(()),
-        Some((kind, i)) => Err(ParseError::new(
+        // `at` is an entry index inside the table `sysv_table` bounds-checked: no overflow.
+        Some((kind, at)) => Err(ParseError::new(
             kind,
             if kind == ErrorKind::Cycle {
                 "DT_HASH chain"
             } else {
                 "DT_HASH chain entry"
             },
-            t.offset + (2 + t.nbucket + i) * t.entry_size,
+            t.offset + at * t.entry_size,
         )),
     }
 }
 
-/// Walk every chain; `Some((kind, index))` names the first bad entry.
+/// Walk every chain; `Some((kind, entry))` names the table entry (counted from the start of the table,
+/// header words included) holding the first bad value.
 #[inline(always)]
 fn walk_sysv<const W: usize>(
     r: &Reader,
@@ -240,8 +242,8 @@ fn walk_sysv<const W: usize>(
     nbucket: u64,
     nchain: u64,
 ) -> Option<(ErrorKind, u64)> {
-    let rd = |i: u64| -> u64 {
-        let at = (2 + i as usize) * W;
+    let rd = |entry: u64| -> u64 {
+        let at = entry as usize * W;
         if W == 8 {
             r.field_u64(table, at)
         } else {
@@ -250,16 +252,18 @@ fn walk_sysv<const W: usize>(
     };
     let mut steps = 0u64;
     for b in 0..nbucket {
-        let mut i = rd(b);
+        let mut from = 2 + b;
+        let mut i = rd(from);
         while i != 0 {
             if i >= nchain {
-                return Some((ErrorKind::BadIndex, i));
+                return Some((ErrorKind::BadIndex, from));
             }
             if steps == nchain {
-                return Some((ErrorKind::Cycle, i));
+                return Some((ErrorKind::Cycle, from));
             }
             steps += 1;
-            i = rd(nbucket + i);
+            from = 2 + nbucket + i;
+            i = rd(from);
         }
     }
     None
