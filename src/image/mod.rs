@@ -1082,13 +1082,14 @@ fn parse_verdefs<'a>(
     }
     let mut at = off;
     for i in 0..num {
-        if r.u16(at, "vd_version")? != 1 {
+        let e = r.slice(at, VERDEF_SIZE, "Elf_Verdef")?;
+        if r.field_u16(e, 0) != 1 {
             return Err(ParseError::new(ErrorKind::BadVersion, "vd_version", at));
         }
-        let flags = r.u16(at + 2, "vd_flags")?;
-        let index = r.u16(at + 4, "vd_ndx")?;
-        let aux = u64::from(r.u32(at + 12, "vd_aux")?);
-        let next = u64::from(r.u32(at + 16, "vd_next")?);
+        let flags = r.field_u16(e, 2);
+        let index = r.field_u16(e, 4);
+        let aux = u64::from(r.field_u32(e, 12));
+        let next = u64::from(r.field_u32(e, 16));
         let name_off = r.u32(at + aux, "vda_name")?;
         let name = strings.get(u64::from(name_off), "vda_name", at + aux)?;
         if out.iter().any(|v| v.index == index) {
