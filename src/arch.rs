@@ -1,0 +1,473 @@
+//! Per-architecture facts a restorer needs: the jump trampoline it writes over an old entry point
+//! ([`Arch::encode`]), an independent reading of such bytes back to a target ([`Arch::decode`]), and the
+//! entry points each architecture's vDSO exports.
+//!
+//! The encoder and the decoder share no code on purpose: the encoder writes bytes from the instruction
+//! formats below; the decoder is iced-x86 (a full x86 disassembler) on x86 and a word-level reading of the
+//! A64 instruction formats on arm64, so a wrong encoding cannot be "confirmed" by its own mirror image.
+//!
+//! Trampolines (facts from CRIU's `criu/arch/*/vdso-pie.c` and the ISA manuals):
+//!
+//! * x86-64 and x32 (64-bit code): CRIU writes `movabs $target, %rax; jmp *%rax` (10 + 2 bytes) padded
+//!   with `int3` to 16 bytes. A restorer that parks the runtime vDSO within ±2 GiB can use a 5-byte
+//!   `jmp rel32` instead, which fits every exported x86 function of the real images.
+//! * i386 (32-bit code): `mov $target, %eax; jmp *%eax` (5 + 2 bytes) padded with `int3` to 11 bytes, or
+//!   the 5-byte `jmp rel32` (which reaches the whole 32-bit space).
+//! * arm64: `ldr x16, #8; br x16; .quad target` (16 bytes), or `b target` (4 bytes) within ±128 MiB.
+
+use crate::image::Image;
+use goblin::elf::header as eh;
+use std::fmt;
+
+/// An instruction-set architecture as a vDSO image is built for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    X86_64,
+    /// 32-bit x86 images (`linux-gate.so.1`), also the compat vDSO of x86-64 kernels.
+    I386,
+    /// The x32 ABI: ELFCLASS32 images of 64-bit code.
+    X32,
+    Aarch64,
+    Arm,
+    Ppc64,
+    Ppc,
+    S390x,
+    S390,
+    Riscv64,
+    Mips64,
+    Mips,
+    Loongarch64,
+}
+
+/// How a trampoline reaches its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Style {
+    /// Load the absolute target into a scratch register and jump through it (CRIU's choice): reaches
+    /// anywhere, but is long (16 bytes on x86-64 and arm64, 11 on i386).
+    Absolute,
+    /// A PC-relative direct jump (5 bytes on x86, 4 on arm64): short, but reaches only ±2 GiB on x86-64
+    /// and ±128 MiB on arm64.
+    Relative,
+}
+
+/// Why no trampoline can be encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The target is out of the style's reach from `from`.
+    OutOfReach { from: u64, to: u64, style: Style },
+    /// The address does not fit the architecture (e.g. above 4 GiB for i386).
+    BadAddress(u64),
+    /// The architecture's trampolines are not modelled yet.
+    Unsupported(Arch),
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::OutOfReach { from, to, style } => {
+                write!(
+                    f,
+                    "{to:#x} is out of reach of a {style:?} jump at {from:#x}"
+                )
+            }
+            EncodeError::BadAddress(a) => {
+                write!(f, "{a:#x} is not an address of this architecture")
+            }
+            EncodeError::Unsupported(a) => write!(f, "no trampoline is modelled for {}", a.name()),
+        }
+    }
+}
+
+const INT3: u8 = 0xcc;
+
+impl Arch {
+    /// Every architecture, in display order.
+    pub const ALL: [Arch; 13] = [
+        Arch::X86_64,
+        Arch::I386,
+        Arch::X32,
+        Arch::Aarch64,
+        Arch::Arm,
+        Arch::Ppc64,
+        Arch::Ppc,
+        Arch::S390x,
+        Arch::S390,
+        Arch::Riscv64,
+        Arch::Mips64,
+        Arch::Mips,
+        Arch::Loongarch64,
+    ];
+
+    /// The architecture of an image, from its machine and class.
+    pub fn of(img: &Image) -> Option<Arch> {
+        use crate::image::Class::*;
+        Some(match (img.machine, img.class) {
+            (eh::EM_X86_64, Elf64) => Arch::X86_64,
+            (eh::EM_X86_64, Elf32) => Arch::X32,
+            (eh::EM_386, _) => Arch::I386,
+            (eh::EM_AARCH64, _) => Arch::Aarch64,
+            (eh::EM_ARM, _) => Arch::Arm,
+            (eh::EM_PPC64, _) => Arch::Ppc64,
+            (eh::EM_PPC, _) => Arch::Ppc,
+            (eh::EM_S390, Elf64) => Arch::S390x,
+            (eh::EM_S390, Elf32) => Arch::S390,
+            (eh::EM_RISCV, Elf64) => Arch::Riscv64,
+            (eh::EM_MIPS, Elf64) => Arch::Mips64,
+            (eh::EM_MIPS, Elf32) => Arch::Mips,
+            (eh::EM_LOONGARCH, Elf64) => Arch::Loongarch64,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::I386 => "i386",
+            Arch::X32 => "x32",
+            Arch::Aarch64 => "aarch64",
+            Arch::Arm => "arm",
+            Arch::Ppc64 => "ppc64",
+            Arch::Ppc => "ppc",
+            Arch::S390x => "s390x",
+            Arch::S390 => "s390",
+            Arch::Riscv64 => "riscv64",
+            Arch::Mips64 => "mips64",
+            Arch::Mips => "mips",
+            Arch::Loongarch64 => "loongarch64",
+        }
+    }
+
+    /// Largest address of the process's address space (32-bit code cannot jump above 4 GiB).
+    pub fn max_address(self) -> u64 {
+        match self {
+            Arch::I386 | Arch::X32 | Arch::Arm | Arch::Ppc | Arch::S390 | Arch::Mips => {
+                u64::from(u32::MAX)
+            }
+            _ => u64::MAX,
+        }
+    }
+
+    /// Size in bytes of a trampoline of `style`, if modelled.
+    pub fn trampoline_size(self, style: Style) -> Option<usize> {
+        match (self, style) {
+            (Arch::X86_64 | Arch::X32, Style::Absolute) => Some(16),
+            (Arch::I386, Style::Absolute) => Some(11),
+            (Arch::X86_64 | Arch::X32 | Arch::I386, Style::Relative) => Some(5),
+            (Arch::Aarch64, Style::Absolute) => Some(16),
+            (Arch::Aarch64, Style::Relative) => Some(4),
+            (Arch::Arm, Style::Absolute) => Some(12),
+            (Arch::Arm, Style::Relative) => Some(4),
+            _ => None,
+        }
+    }
+
+    /// The bytes a restorer writes at `from` to jump to `to`.
+    pub fn encode(self, style: Style, from: u64, to: u64) -> Result<Vec<u8>, EncodeError> {
+        for a in [from, to] {
+            if a > self.max_address() {
+                return Err(EncodeError::BadAddress(a));
+            }
+        }
+        let out_of_reach = || EncodeError::OutOfReach { from, to, style };
+        match (self, style) {
+            (Arch::X86_64 | Arch::X32, Style::Absolute) => {
+                // REX.W B8+r: mov r64, imm64 (rax = 0); FF /4: jmp r/m64 with ModRM 11 100 000.
+                let mut b = vec![0x48, 0xb8];
+                b.extend_from_slice(&to.to_le_bytes());
+                b.extend_from_slice(&[0xff, 0xe0]);
+                b.resize(16, INT3);
+                Ok(b)
+            }
+            (Arch::I386, Style::Absolute) => {
+                // B8+r: mov r32, imm32 (eax); FF /4: jmp r/m32.
+                let mut b = vec![0xb8];
+                b.extend_from_slice(&(to as u32).to_le_bytes());
+                b.extend_from_slice(&[0xff, 0xe0]);
+                b.resize(11, INT3);
+                Ok(b)
+            }
+            (Arch::X86_64 | Arch::X32 | Arch::I386, Style::Relative) => {
+                // E9 cd: jmp rel32, relative to the end of the 5-byte instruction.
+                let next = from.wrapping_add(5);
+                let rel = to.wrapping_sub(next) as i64;
+                let rel = if self == Arch::I386 {
+                    // 32-bit code: the displacement wraps modulo 2^32, so every target is in reach.
+                    (to as u32).wrapping_sub(next as u32) as i32
+                } else {
+                    // 64-bit code (x32 included: its pointers are 32-bit, its jumps are not) does not
+                    // wrap at 4 GiB.
+                    i32::try_from(rel).map_err(|_| out_of_reach())?
+                };
+                let mut b = vec![0xe9];
+                b.extend_from_slice(&rel.to_le_bytes());
+                Ok(b)
+            }
+            (Arch::Aarch64, Style::Absolute) => {
+                // LDR (literal), 64-bit: 0x58000000 | imm19 << 5 | Rt, imm19 = 8 / 4 (the literal after
+                // the BR); BR Xn: 0xd61f0000 | Rn << 5; x16 (IP0) is the intra-procedure scratch register.
+                let mut b = Vec::with_capacity(16);
+                b.extend_from_slice(&(0x5800_0000u32 | (2 << 5) | 16).to_le_bytes());
+                b.extend_from_slice(&(0xd61f_0000u32 | (16 << 5)).to_le_bytes());
+                b.extend_from_slice(&to.to_le_bytes());
+                Ok(b)
+            }
+            (Arch::Aarch64, Style::Relative) => {
+                // B imm26: 0x14000000 | imm26, target = PC + imm26 * 4, ±128 MiB.
+                let delta = to.wrapping_sub(from) as i64;
+                if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                    return Err(out_of_reach());
+                }
+                let imm26 = ((delta >> 2) as u32) & 0x03ff_ffff;
+                Ok((0x1400_0000u32 | imm26).to_le_bytes().to_vec())
+            }
+            (Arch::Arm, Style::Absolute) => {
+                // CRIU's arm stub: `ldr pc, [pc, #-4]` (PC reads 8 ahead, so this loads the next word),
+                // the target, and `bkpt` as a guard.
+                let mut b = Vec::with_capacity(12);
+                b.extend_from_slice(&0xe51f_f004u32.to_le_bytes());
+                b.extend_from_slice(&(to as u32).to_le_bytes());
+                b.extend_from_slice(&0xe120_0070u32.to_le_bytes());
+                Ok(b)
+            }
+            (Arch::Arm, Style::Relative) => {
+                // B imm24 (cond AL): target = PC + 8 + imm24 * 4, ±32 MiB.
+                let delta = to.wrapping_sub(from.wrapping_add(8)) as u32 as i32 as i64;
+                if delta % 4 != 0 || !(-(1 << 25)..(1 << 25)).contains(&delta) {
+                    return Err(out_of_reach());
+                }
+                let imm24 = ((delta >> 2) as u32) & 0x00ff_ffff;
+                Ok((0xea00_0000u32 | imm24).to_le_bytes().to_vec())
+            }
+            _ => Err(EncodeError::Unsupported(self)),
+        }
+    }
+
+    /// Whether this lab models (encodes and decodes) trampolines for the architecture.
+    pub fn modelled(self) -> bool {
+        self.trampoline_size(Style::Absolute).is_some()
+    }
+
+    /// Where the code at `at` (whose bytes start `bytes`) jumps, if it is a trampoline this lab
+    /// recognizes: a direct jump, or a load of an absolute address followed by a jump through the same
+    /// register. `None` for anything else (ordinary function code, garbage, truncated bytes).
+    pub fn decode(self, bytes: &[u8], at: u64) -> Option<u64> {
+        match self {
+            Arch::X86_64 | Arch::X32 => decode_x86(bytes, at, 64),
+            Arch::I386 => decode_x86(bytes, at, 32),
+            Arch::Aarch64 => decode_a64(bytes, at),
+            Arch::Arm => decode_a32(bytes, at),
+            _ => None,
+        }
+    }
+
+    /// The decoded instruction text of a trampoline, for reports (`movabs $0x..,%rax; jmp *%rax`).
+    pub fn disassemble(self, bytes: &[u8], at: u64) -> String {
+        match self {
+            Arch::X86_64 | Arch::X32 => disassemble_x86(bytes, at, 64),
+            Arch::I386 => disassemble_x86(bytes, at, 32),
+            Arch::Aarch64 => disassemble_a64(bytes, at),
+            Arch::Arm => match (a64_word(bytes, 0), decode_a32(bytes, at)) {
+                (Some(0xe51f_f004), Some(t)) => format!("ldr pc, [pc, #-4]; .word {t:#x}"),
+                (Some(_), Some(t)) => format!("b {t:#x}"),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
+    }
+}
+
+fn decode_x86(bytes: &[u8], at: u64, bitness: u32) -> Option<u64> {
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind};
+    let mut d = Decoder::with_ip(bitness, bytes, at, DecoderOptions::NONE);
+    let first = d.decode();
+    if first.is_invalid() {
+        return None;
+    }
+    if first.mnemonic() == Mnemonic::Jmp
+        && matches!(
+            first.op0_kind(),
+            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+        )
+    {
+        return Some(first.near_branch_target());
+    }
+    // mov reg, imm ; jmp reg
+    if first.mnemonic() != Mnemonic::Mov
+        || first.op0_kind() != OpKind::Register
+        || !matches!(first.op1_kind(), OpKind::Immediate64 | OpKind::Immediate32)
+    {
+        return None;
+    }
+    let reg = first.op0_register();
+    let target = first.immediate(1);
+    if !d.can_decode() {
+        return None;
+    }
+    let second = d.decode();
+    let jumps_through_reg = second.mnemonic() == Mnemonic::Jmp
+        && second.op0_kind() == OpKind::Register
+        && second.op0_register() == reg;
+    jumps_through_reg.then_some(target)
+}
+
+fn disassemble_x86(bytes: &[u8], at: u64, bitness: u32) -> String {
+    use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
+    let mut d = Decoder::with_ip(bitness, bytes, at, DecoderOptions::NONE);
+    let mut f = GasFormatter::new();
+    f.options_mut().set_uppercase_hex(false);
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    while d.can_decode() && parts.len() < 4 {
+        let i = d.decode();
+        if i.is_invalid() {
+            break;
+        }
+        text.clear();
+        f.format(&i, &mut text);
+        let stop = i.mnemonic() == iced_x86::Mnemonic::Jmp;
+        parts.push(text.clone());
+        if stop {
+            break;
+        }
+    }
+    parts.join("; ")
+}
+
+fn a64_word(bytes: &[u8], i: usize) -> Option<u32> {
+    let w = bytes.get(4 * i..4 * i + 4)?;
+    Some(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+}
+
+fn sign_extend(v: u64, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    ((v << shift) as i64) >> shift
+}
+
+/// A64: `B imm26`, or `LDR Xt, literal` + `BR Xt` with the literal inside `bytes`.
+fn decode_a64(bytes: &[u8], at: u64) -> Option<u64> {
+    let w0 = a64_word(bytes, 0)?;
+    if w0 & 0xfc00_0000 == 0x1400_0000 {
+        let off = sign_extend(u64::from(w0 & 0x03ff_ffff), 26) * 4;
+        return Some(at.wrapping_add(off as u64));
+    }
+    if w0 & 0xff00_0000 == 0x5800_0000 {
+        let rt = w0 & 0x1f;
+        let lit = sign_extend(u64::from((w0 >> 5) & 0x7_ffff), 19) * 4;
+        let w1 = a64_word(bytes, 1)?;
+        // BR Xn: 1101011 0000 11111 000000 Rn 00000
+        if w1 & 0xffff_fc1f != 0xd61f_0000 || (w1 >> 5) & 0x1f != rt {
+            return None;
+        }
+        let lit = usize::try_from(lit).ok()?;
+        let v = bytes.get(lit..lit + 8)?;
+        return Some(u64::from_le_bytes(v.try_into().ok()?));
+    }
+    None
+}
+
+/// A32 (ARM state): `ldr pc, [pc, #-4]` + literal, or `b imm24` (condition AL).
+fn decode_a32(bytes: &[u8], at: u64) -> Option<u64> {
+    let w0 = a64_word(bytes, 0)?;
+    if w0 == 0xe51f_f004 {
+        return a64_word(bytes, 1).map(u64::from);
+    }
+    if w0 & 0xff00_0000 == 0xea00_0000 {
+        let off = sign_extend(u64::from(w0 & 0x00ff_ffff), 24) * 4;
+        return Some(u64::from(
+            (at as u32).wrapping_add(8).wrapping_add(off as u32),
+        ));
+    }
+    None
+}
+
+fn disassemble_a64(bytes: &[u8], at: u64) -> String {
+    match (a64_word(bytes, 0), decode_a64(bytes, at)) {
+        (Some(w), Some(t)) if w & 0xfc00_0000 == 0x1400_0000 => format!("b {t:#x}"),
+        (Some(w), Some(t)) => format!("ldr x{}, #8; br x{}; .quad {t:#x}", w & 0x1f, w & 0x1f),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x86_64_absolute_is_criu_shape() {
+        let b = Arch::X86_64
+            .encode(Style::Absolute, 0x1000, 0x7fff_1234_5678)
+            .unwrap();
+        assert_eq!(b.len(), 16);
+        assert_eq!(&b[..2], &[0x48, 0xb8]);
+        assert_eq!(&b[10..12], &[0xff, 0xe0]);
+        assert!(b[12..].iter().all(|&x| x == INT3));
+        assert_eq!(Arch::X86_64.decode(&b, 0x1000), Some(0x7fff_1234_5678));
+        assert_eq!(
+            Arch::X86_64.disassemble(&b, 0x1000),
+            "movabs $0x7fff12345678,%rax; jmp *%rax"
+        );
+    }
+
+    #[test]
+    fn relative_reach() {
+        let from = 0x7f00_0000_0000u64;
+        assert!(Arch::X86_64
+            .encode(Style::Relative, from, from + (1 << 31) - 6)
+            .is_ok());
+        assert_eq!(
+            Arch::X86_64.encode(Style::Relative, from, from + (1 << 31) + 100),
+            Err(EncodeError::OutOfReach {
+                from,
+                to: from + (1 << 31) + 100,
+                style: Style::Relative
+            })
+        );
+        // i386 wraps: everything in 4 GiB is reachable.
+        let b = Arch::I386
+            .encode(Style::Relative, 0xffff_f000, 0x1000)
+            .unwrap();
+        assert_eq!(Arch::I386.decode(&b, 0xffff_f000), Some(0x1000));
+        assert!(Arch::I386.encode(Style::Absolute, 0, 1 << 32).is_err());
+    }
+
+    #[test]
+    fn arm64_both_styles() {
+        let b = Arch::Aarch64
+            .encode(Style::Absolute, 0x4000, 0xffff_0000_1234)
+            .unwrap();
+        assert_eq!(b.len(), 16);
+        assert_eq!(Arch::Aarch64.decode(&b, 0x4000), Some(0xffff_0000_1234));
+        let b = Arch::Aarch64
+            .encode(Style::Relative, 0x4000, 0x1000)
+            .unwrap();
+        assert_eq!(Arch::Aarch64.decode(&b, 0x4000), Some(0x1000));
+        assert!(Arch::Aarch64.encode(Style::Relative, 0, 1 << 28).is_err());
+    }
+
+    #[test]
+    fn arm_both_styles() {
+        let b = Arch::Arm
+            .encode(Style::Absolute, 0x4000, 0xb6f0_1234)
+            .unwrap();
+        assert_eq!(b.len(), 12);
+        assert_eq!(Arch::Arm.decode(&b, 0x4000), Some(0xb6f0_1234));
+        let b = Arch::Arm
+            .encode(Style::Relative, 0x10_0000, 0x8000)
+            .unwrap();
+        assert_eq!(Arch::Arm.decode(&b, 0x10_0000), Some(0x8000));
+    }
+
+    #[test]
+    fn ordinary_code_is_not_a_trampoline() {
+        // push %rbp; mov %rsp,%rbp
+        assert_eq!(Arch::X86_64.decode(&[0x55, 0x48, 0x89, 0xe5], 0), None);
+        // movabs to rax, then jmp through rcx: not one trampoline.
+        let mut b = Arch::X86_64.encode(Style::Absolute, 0, 0x1234).unwrap();
+        b[11] = 0xe1;
+        assert_eq!(Arch::X86_64.decode(&b, 0), None);
+        assert_eq!(Arch::X86_64.decode(&[], 0), None);
+        assert_eq!(Arch::Aarch64.decode(&[0x1f, 0x20, 0x03, 0xd5], 0), None); // nop
+    }
+}
