@@ -137,6 +137,142 @@ impl Layout {
     }
 }
 
+/// The special-mapping layouts kernels have used, as named presets (for images cut from kernel files,
+/// where no process shows the layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Era {
+    /// Only `[vdso]`: the data lives inside the vDSO image or in a fixed page (old ppc, s390 before
+    /// the generic vDSO).
+    NoVvar,
+    /// `[vvar]` (data pages) directly before `[vdso]`: x86 since 3.16 and the generic-vDSO arches.
+    VvarBeforeVdso,
+    /// `[vdso]` directly before `[vvar]`: e.g. arm64 before 5.8 placed the data page after the code.
+    VdsoBeforeVvar,
+    /// `[vvar]` with a time-namespace page before `[vdso]` (5.6 and later).
+    VvarTimens,
+    /// 6.13 and later on x86: `[vvar]` (data and time-namespace pages), `[vvar_vclock]` (pvclock and
+    /// hvclock pages), `[vdso]`, in that order.
+    VclockSplit,
+}
+
+impl Era {
+    pub const ALL: [Era; 5] = [
+        Era::NoVvar,
+        Era::VvarBeforeVdso,
+        Era::VdsoBeforeVvar,
+        Era::VvarTimens,
+        Era::VclockSplit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Era::NoVvar => "no-vvar",
+            Era::VvarBeforeVdso => "vvar-before-vdso",
+            Era::VdsoBeforeVvar => "vdso-before-vvar",
+            Era::VvarTimens => "vvar-timens",
+            Era::VclockSplit => "vclock-split",
+        }
+    }
+
+    pub fn by_name(name: &str) -> Option<Era> {
+        Era::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The era a kernel of `version` (major, minor) used on an x86 (`x86`) or other architecture.
+    /// Page counts follow x86 (`arch/x86/entry/vdso/vdso-layout.lds.S`): 3 data pages before 5.6
+    /// (vvar, pvclock, hvclock), 4 with the time-namespace page, and from 6.13 a 4-page `[vvar]` plus a
+    /// 2-page `[vvar_vclock]`; other architectures: 1 data page, 2 with time namespaces.
+    pub fn for_kernel(version: (u32, u32), x86: bool) -> Era {
+        if x86 && version >= (6, 13) {
+            Era::VclockSplit
+        } else if version >= (5, 6) {
+            Era::VvarTimens
+        } else {
+            Era::VvarBeforeVdso
+        }
+    }
+
+    /// The data mappings of this era around a `[vdso]` of `vdso_pages` pages at `vdso_start`, as a
+    /// layout (`x86` selects x86's page counts).
+    pub fn layout(self, vdso_start: u64, vdso_pages: u64, x86: bool) -> Layout {
+        const PAGE: u64 = 4096;
+        let m = |role, start: u64, pages: u64, perms: &[u8; 4]| Mapping {
+            role,
+            start,
+            end: start + pages * PAGE,
+            perms: *perms,
+        };
+        let vdso = m(Role::Vdso, vdso_start, vdso_pages, b"r-xp");
+        let vdso_end = vdso.end;
+        let before = |pages: u64| vdso_start.saturating_sub(pages * PAGE);
+        let mappings = match self {
+            Era::NoVvar => vec![vdso],
+            Era::VvarBeforeVdso => {
+                let n = if x86 { 3 } else { 1 };
+                vec![m(Role::Vvar, before(n), n, b"r--p"), vdso]
+            }
+            Era::VdsoBeforeVvar => {
+                let n = if x86 { 3 } else { 1 };
+                vec![vdso, m(Role::Vvar, vdso_end, n, b"r--p")]
+            }
+            Era::VvarTimens => {
+                let n = if x86 { 4 } else { 2 };
+                vec![m(Role::Vvar, before(n), n, b"r--p"), vdso]
+            }
+            Era::VclockSplit => vec![
+                m(Role::Vvar, before(6), 4, b"r--p"),
+                m(Role::VvarVclock, before(2), 2, b"r--p"),
+                vdso,
+            ],
+        };
+        Layout { mappings }
+    }
+}
+
+impl Layout {
+    /// The era whose shape (roles in order, with their page counts ignored) this layout has.
+    pub fn era(&self) -> Option<Era> {
+        let roles: Vec<Role> = self.movable().map(|m| m.role).collect();
+        Some(match roles.as_slice() {
+            [Role::Vdso] => Era::NoVvar,
+            [Role::Vvar, Role::Vdso] => {
+                if self.get(Role::Vvar).is_some_and(|v| v.len() >= 4 * 4096) {
+                    Era::VvarTimens
+                } else {
+                    Era::VvarBeforeVdso
+                }
+            }
+            [Role::Vdso, Role::Vvar] => Era::VdsoBeforeVvar,
+            [Role::Vvar, Role::VvarVclock, Role::Vdso] => Era::VclockSplit,
+            _ => return None,
+        })
+    }
+
+    /// The same layout moved by `delta` bytes (wrapping), distances and order kept.
+    pub fn shifted(&self, delta: i64) -> Layout {
+        Layout {
+            mappings: self
+                .mappings
+                .iter()
+                .map(|m| Mapping {
+                    start: m.start.wrapping_add(delta as u64),
+                    end: m.end.wrapping_add(delta as u64),
+                    ..*m
+                })
+                .collect(),
+        }
+    }
+
+    /// (role, offset from the `[vdso]` start, length) of every movable mapping: what a remap must keep.
+    pub fn shape(&self) -> Vec<(Role, i64, u64)> {
+        let base = self.get(Role::Vdso).map_or(0, |v| v.start);
+        self.movable()
+            .map(|m| (m.role, m.start.wrapping_sub(base) as i64, m.len()))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +298,30 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
         assert_eq!(l.get(Role::VvarVclock).unwrap().len(), 2 * 4096);
         assert_eq!(l.get(Role::Vdso).unwrap().perms(), "r-xp");
         assert_eq!(l.movable().count(), 3);
+    }
+
+    #[test]
+    fn eras_round_trip_through_their_shape() {
+        for era in Era::ALL {
+            for x86 in [false, true] {
+                let l = era.layout(0x7f00_0000_0000, 2, x86);
+                let vdso = l.get(Role::Vdso).unwrap();
+                assert_eq!(vdso.start, 0x7f00_0000_0000);
+                // Mappings are contiguous and sorted.
+                for w in l.mappings.windows(2) {
+                    assert_eq!(w[0].end, w[1].start, "{era:?}");
+                }
+                if !(era == Era::VvarBeforeVdso && x86) && era != Era::VvarTimens {
+                    assert_eq!(l.era(), Some(era), "{era:?} x86={x86}");
+                }
+            }
+        }
+        let live = Layout::from_maps(MAPS_6_18).unwrap();
+        assert_eq!(live.era(), Some(Era::VclockSplit));
+        assert_eq!(
+            live.shape(),
+            Era::VclockSplit.layout(0x10_0000, 2, true).shape()
+        );
     }
 
     #[test]

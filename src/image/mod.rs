@@ -986,6 +986,30 @@ impl<'a> Image<'a> {
         })
     }
 
+    /// The kernel version the image was built for: the `LINUX_VERSION_CODE` the kernel's vDSO build
+    /// stores in an `ELFNOTE("Linux", 0, ...)` (`include/linux/elfnote.h`, `arch/*/vdso/note.S`), as
+    /// (major, minor, patch). `None` when there is no such note.
+    pub fn linux_version(&self) -> Option<(u32, u32, u32)> {
+        let r = self.reader();
+        for p in self.segments().filter(|p| p.p_type == ph::PT_NOTE) {
+            let end = p.offset.saturating_add(p.filesz);
+            let mut at = p.offset;
+            while at + 12 <= end {
+                let namesz = u64::from(r.u32(at, "").ok()?);
+                let descsz = u64::from(r.u32(at + 4, "").ok()?);
+                let ntype = r.u32(at + 8, "").ok()?;
+                let name_at = at + 12;
+                let desc_at = name_at + namesz.div_ceil(4) * 4;
+                if ntype == 0 && descsz == 4 && r.slice(name_at, namesz, "").ok()? == b"Linux\0" {
+                    let v = r.u32(desc_at, "").ok()?;
+                    return Some((v >> 16, (v >> 8) & 0xff, v & 0xff));
+                }
+                at = desc_at.saturating_add(descsz.div_ceil(4) * 4);
+            }
+        }
+        None
+    }
+
     /// The GNU build id (`NT_GNU_BUILD_ID` note), if a PT_NOTE segment carries one.
     pub fn build_id(&self) -> Result<Option<&'a [u8]>> {
         let r = self.reader();
