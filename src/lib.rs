@@ -18,9 +18,13 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod arch;
 pub mod fuzzing;
 pub mod image;
 pub mod layout;
 pub mod live;
+pub mod matrix;
+pub mod plan;
+pub mod policy;
 pub mod report;
 pub mod synth;

@@ -49,6 +49,41 @@ enum Cmd {
         /// The corpus root (default: the crate's corpus/).
         dir: Option<PathBuf>,
     },
+    /// List the restore policies with their provenance.
+    Policies,
+    /// Plan restoring DUMPED (checkpoint kernel's vDSO) on RUNTIME (restore kernel's): decision,
+    /// trampolines with their decoded instructions, findings. Exits 1 when the plan has errors.
+    Plan {
+        /// Image file, or `live` for this kernel's vDSO.
+        dumped: String,
+        /// Image file, or `live`.
+        runtime: String,
+        #[arg(long, default_value = "strict")]
+        policy: String,
+        /// Layout of the dumped side: an era (no-vvar, vvar-before-vdso, vdso-before-vvar, vvar-timens,
+        /// vclock-split) or a /proc/PID/maps file. Default: the era of the image's kernel version.
+        #[arg(long)]
+        dumped_layout: Option<String>,
+        /// Layout of the runtime side (as --dumped-layout); the runtime vDSO is parked 1 MiB above the
+        /// dumped one unless a maps file says otherwise.
+        #[arg(long)]
+        runtime_layout: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan every ordered pair of same-architecture images found in DIRs (checkpoint kernel x restore
+    /// kernel) and show the outcomes as a grid per architecture.
+    Matrix {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long, default_value = "strict")]
+        policy: String,
+        #[arg(long)]
+        json: bool,
+        /// Also write an SVG heatmap here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,6 +92,33 @@ fn main() -> ExitCode {
         Cmd::Check { corpus } => check(&corpus.unwrap_or_else(default_corpus)),
         Cmd::Inspect { file, live, json } => inspect(file.as_deref(), live, json),
         Cmd::Replay { dir } => replay(&dir.unwrap_or_else(default_corpus)),
+        Cmd::Policies => {
+            for p in vdso_lab::policy::ALL {
+                println!("{:<10} {}", p.name, p.provenance);
+            }
+            Ok(true)
+        }
+        Cmd::Plan {
+            dumped,
+            runtime,
+            policy,
+            dumped_layout,
+            runtime_layout,
+            json,
+        } => plan_cmd(
+            &dumped,
+            &runtime,
+            &policy,
+            dumped_layout.as_deref(),
+            runtime_layout.as_deref(),
+            json,
+        ),
+        Cmd::Matrix {
+            dirs,
+            policy,
+            json,
+            svg,
+        } => matrix_cmd(&dirs, &policy, json, svg.as_deref()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -264,4 +326,143 @@ fn replay(dir: &Path) -> Result<bool, String> {
         }
     }
     Ok(ok)
+}
+
+fn policy_named(name: &str) -> Result<&'static vdso_lab::policy::Policy, String> {
+    vdso_lab::policy::by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = vdso_lab::policy::ALL.iter().map(|p| p.name).collect();
+        format!("unknown policy `{name}` (known: {})", names.join(", "))
+    })
+}
+
+/// An image argument: a file, or `live`; with the live layout for `live`.
+fn load_side(arg: &str) -> Result<(Vec<u8>, Option<vdso_lab::layout::Layout>), String> {
+    if arg == "live" {
+        let l = live::read()
+            .map_err(|e| e.to_string())?
+            .ok_or("this process has no vDSO (AT_SYSINFO_EHDR is 0)")?;
+        Ok((l.bytes, Some(l.layout)))
+    } else {
+        Ok((read_input(Path::new(arg))?, None))
+    }
+}
+
+/// A `--*-layout` argument: an era name, or a /proc/PID/maps file.
+fn layout_arg(arg: &str, img: &Image, base: u64) -> Result<vdso_lab::layout::Layout, String> {
+    use vdso_lab::layout::{Era, Layout};
+    if let Some(era) = Era::by_name(arg) {
+        let x86 = matches!(
+            vdso_lab::arch::Arch::of(img),
+            Some(
+                vdso_lab::arch::Arch::X86_64
+                    | vdso_lab::arch::Arch::I386
+                    | vdso_lab::arch::Arch::X32
+            )
+        );
+        let pages = (img.bytes().len() as u64).div_ceil(4096);
+        return Ok(era.layout(base, pages, x86));
+    }
+    let text = std::fs::read_to_string(arg).map_err(|e| {
+        let eras: Vec<&str> = Era::ALL.iter().map(|e| e.name()).collect();
+        format!(
+            "layout `{arg}` is neither an era ({}) nor a readable maps file: {e}",
+            eras.join(", ")
+        )
+    })?;
+    let l = Layout::from_maps(&text).map_err(|e| format!("{arg}: {e}"))?;
+    if l.get(Role::Vdso).is_none() {
+        return Err(format!("{arg}: no [vdso] line"));
+    }
+    Ok(l)
+}
+
+fn plan_cmd(
+    dumped: &str,
+    runtime: &str,
+    policy: &str,
+    dumped_layout: Option<&str>,
+    runtime_layout: Option<&str>,
+    json: bool,
+) -> Result<bool, String> {
+    use vdso_lab::plan::{default_bases, plan, Side};
+    let policy = policy_named(policy)?;
+    let (db, dlive) = load_side(dumped)?;
+    let (rb, rlive) = load_side(runtime)?;
+    let di = Image::parse(&db).map_err(|e| format!("{dumped}: not a valid vDSO image: {e}"))?;
+    let ri = Image::parse(&rb).map_err(|e| format!("{runtime}: not a valid vDSO image: {e}"))?;
+    let (d0, r0) = default_bases(vdso_lab::arch::Arch::of(&di));
+    let side =
+        |img: &Image, arg: Option<&str>, live: Option<vdso_lab::layout::Layout>, base: u64| match (
+            arg, live,
+        ) {
+            (Some(a), _) => layout_arg(a, img, base),
+            (None, Some(l)) => Ok(l),
+            (None, None) => Ok(Side::preset(img, base).layout),
+        };
+    let dl = side(&di, dumped_layout, dlive, d0)?;
+    let dstart = dl.get(Role::Vdso).map_or(d0, |m| m.start);
+    let rl = side(&ri, runtime_layout, rlive, dstart.wrapping_add(r0 - d0))?;
+    let p = plan(
+        &Side {
+            image: &di,
+            layout: dl,
+        },
+        &Side {
+            image: &ri,
+            layout: rl,
+        },
+        policy,
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&p).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", vdso_lab::report::plan_text(&p, dstart));
+    }
+    Ok(p.errors() == 0 && p.decision != vdso_lab::plan::Decision::Refused)
+}
+
+fn matrix_cmd(
+    dirs: &[PathBuf],
+    policy: &str,
+    json: bool,
+    svg: Option<&Path>,
+) -> Result<bool, String> {
+    use vdso_lab::matrix::{Entry, Matrix};
+    let policy = policy_named(policy)?;
+    let mut entries = Vec::new();
+    for d in dirs {
+        let rd = std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for e in rd {
+            let p = e.map_err(|e| format!("{}: {e}", d.display()))?.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if !p.is_file()
+                || name.starts_with('.')
+                || name.ends_with(".md")
+                || name.ends_with(".tsv")
+            {
+                continue;
+            }
+            entries.push(Entry {
+                name: name.trim_end_matches(".so").to_string(),
+                bytes: read_input(&p)?,
+            });
+        }
+    }
+    let m = Matrix::build(&entries, policy);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&m).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", vdso_lab::report::matrix_text(&m));
+    }
+    if let Some(path) = svg {
+        std::fs::write(path, vdso_lab::report::matrix_svg(&m))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(true)
 }

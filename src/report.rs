@@ -299,3 +299,220 @@ impl InspectReport {
         o
     }
 }
+
+/// The `plan` report as text: the decision, each patch with its decoded instructions, the findings.
+pub fn plan_text(p: &crate::plan::Plan, dumped_base: u64) -> String {
+    use crate::plan::Decision;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "policy     {}   arch {}",
+        p.policy,
+        p.arch.map_or("?", |a| a.name())
+    );
+    match &p.decision {
+        Decision::Refused => {
+            let _ = writeln!(o, "decision   REFUSED");
+        }
+        Decision::Remap { moves } => {
+            let _ = writeln!(
+                o,
+                "decision   remap: move the runtime special mappings onto the dumped ones"
+            );
+            for m in moves {
+                let _ = writeln!(
+                    o,
+                    "  {:<14} {:#x} -> {:#x} ({} pages)",
+                    m.role.maps_name(),
+                    m.from,
+                    m.to,
+                    m.len / 4096
+                );
+            }
+        }
+        Decision::Proxy { patches, park } => {
+            let _ = writeln!(
+                o,
+                "decision   proxy: {} trampolines; runtime vDSO parked at {park:#x}",
+                patches.len()
+            );
+            let _ = writeln!(
+                o,
+                "  {:>8}  {:<48} {:<44} symbols",
+                "offset", "bytes", "instructions"
+            );
+            for t in patches {
+                let hexb: Vec<String> = t.bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let text = p
+                    .arch
+                    .map(|a| a.disassemble(&t.bytes, dumped_base.wrapping_add(t.offset)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    o,
+                    "  {:>8}  {:<48} {:<44} {}",
+                    format!("{:#x}", t.offset),
+                    hexb.join(" "),
+                    text,
+                    t.symbols.join(", ")
+                );
+            }
+        }
+    }
+    if p.findings.is_empty() {
+        let _ = writeln!(o, "findings   none");
+    } else {
+        let _ = writeln!(o, "findings   {}", p.findings.len());
+        for f in &p.findings {
+            let _ = writeln!(o, "  {f}");
+        }
+    }
+    o
+}
+
+fn outcome_char(o: crate::plan::Outcome) -> char {
+    use crate::plan::Outcome::*;
+    match o {
+        Remap => 'R',
+        ProxyClean => 'P',
+        RemapWithFindings => 'r',
+        ProxyWithFindings => 'p',
+        Refused => 'X',
+    }
+}
+
+/// The matrix as text: one grid per architecture, then outcome counts and the findings it made.
+pub fn matrix_text(m: &crate::matrix::Matrix) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "policy {}   R remap  P proxy  r remap with findings  p proxy with findings  X refused",
+        m.policy
+    );
+    for a in &m.arches {
+        let _ = writeln!(
+            o,
+            "\n{} ({} images; rows dumped, columns runtime)",
+            a.arch.name(),
+            a.images.len()
+        );
+        let w = a.images.iter().map(|n| n.len()).max().unwrap_or(0);
+        let n = a.images.len();
+        let header: String = (0..n).map(|j| char::from(b'0' + (j % 10) as u8)).collect();
+        let _ = writeln!(o, "  {:>w$}   {header}", "");
+        for (i, name) in a.images.iter().enumerate() {
+            let row: String = a.cells[i * n..(i + 1) * n]
+                .iter()
+                .map(|c| outcome_char(c.outcome))
+                .collect();
+            let _ = writeln!(o, "  {name:>w$} {:>2} {row}", i % 10);
+        }
+    }
+    let _ = writeln!(o, "\noutcomes");
+    for (k, v) in m.counts() {
+        let _ = writeln!(o, "  {:<16} {v}", k.name());
+    }
+    let summary = m.finding_summary();
+    if !summary.is_empty() {
+        let _ = writeln!(o, "findings (pairs)");
+        for ((kind, sym), n) in summary {
+            let _ = writeln!(o, "  {n:>6}  {kind:<20} {sym}");
+        }
+    }
+    for (name, why) in &m.skipped {
+        let _ = writeln!(o, "skipped {name}: {why}");
+    }
+    o
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The matrix as an SVG heatmap: one grid per architecture (rows dumped, columns runtime), a colour per
+/// outcome, each cell's findings in its tooltip, and a legend.
+pub fn matrix_svg(m: &crate::matrix::Matrix) -> String {
+    use crate::plan::Outcome;
+    const CELL: usize = 14;
+    let colour = |o: Outcome| match o {
+        Outcome::Remap => "#1a9850",
+        Outcome::ProxyClean => "#91cf60",
+        Outcome::RemapWithFindings => "#d73027",
+        Outcome::ProxyWithFindings => "#fc8d59",
+        Outcome::Refused => "#4d4d4d",
+    };
+    let label_w = m
+        .arches
+        .iter()
+        .flat_map(|a| a.images.iter().map(|n| n.len()))
+        .max()
+        .unwrap_or(10)
+        * 7
+        + 10;
+    let mut body = String::new();
+    let mut y = 60;
+    let mut width = 400;
+    for a in &m.arches {
+        let n = a.images.len();
+        let _ = writeln!(
+            body,
+            r#"<text x="4" y="{}" font-size="14" font-weight="bold">{} — rows: dumped kernel, columns: runtime kernel</text>"#,
+            y,
+            a.arch.name()
+        );
+        y += 10;
+        for (i, name) in a.images.iter().enumerate() {
+            let cy = y + i * CELL;
+            let _ = writeln!(
+                body,
+                r#"<text x="{}" y="{}" font-size="10" text-anchor="end">{}</text>"#,
+                label_w - 4,
+                cy + CELL - 3,
+                xml_escape(name)
+            );
+            for j in 0..n {
+                let c = &a.cells[i * n + j];
+                let mut tip = format!("{} → {}: {}", c.dumped, c.runtime, c.outcome.name());
+                for f in &c.findings {
+                    tip.push('\n');
+                    tip.push_str(&f.to_string());
+                }
+                let _ = writeln!(
+                    body,
+                    r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="white"><title>{}</title></rect>"#,
+                    label_w + j * CELL,
+                    cy,
+                    CELL,
+                    CELL,
+                    colour(c.outcome),
+                    xml_escape(&tip)
+                );
+            }
+        }
+        width = width.max(label_w + n * CELL + 20);
+        y += n * CELL + 40;
+    }
+    let mut legend = String::new();
+    for (k, o) in Outcome::ALL.iter().enumerate() {
+        let x = 4 + k * 130;
+        let _ = write!(
+            legend,
+            r#"<rect x="{x}" y="24" width="12" height="12" fill="{}"/><text x="{}" y="34" font-size="11">{}</text>"#,
+            colour(*o),
+            x + 16,
+            o.name()
+        );
+    }
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="monospace">
+<text x="4" y="16" font-size="14">vdso-lab matrix, policy {}</text>
+{legend}
+{body}</svg>
+"#,
+        width.max(660),
+        y,
+        xml_escape(m.policy)
+    )
+}

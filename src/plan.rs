@@ -1,0 +1,867 @@
+//! Restore planning: given the `dumped` vDSO (what the checkpoint saw) and the `runtime` one (what the
+//! restoring kernel maps), decide what a restorer does under a [`Policy`], apply it to bytes, and follow
+//! every old entry point through the result.
+//!
+//! Data flow: [`plan`] → [`Plan`] (a remap or a proxy, always with [`Finding`]s); [`World`] is the
+//! restored address space as regions of bytes (patched dumped images, runtime vDSOs); [`World::restore`]
+//! plans and applies one restore hop, so chains A→B→C are a sequence of hops on one world, and
+//! [`World::resolve`] follows an address through trampolines — decoding the bytes with the
+//! architecture's independent decoder, never trusting the plan's own record — to a [`Target`].
+//!
+//! The planner's own findings come from following every entry point too: a "stale entry" is an exported
+//! function whose bytes, after the plan is applied, are not a trampoline into live runtime code.
+
+use crate::arch::{Arch, Style};
+use crate::image::{Image, Symbol};
+use crate::layout::{Era, Layout, Mapping, Role};
+use crate::policy::{Missing, Policy, RemapRule};
+use std::fmt;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// An exported function left unredirected: after restore it runs the dumped kernel's code against
+    /// data pages that are gone or laid out differently.
+    StaleEntry,
+    /// Remap chosen although an exported symbol moved or changed size, or the data pages differ.
+    UnsoundRemap,
+    /// The trampoline is longer than the function it overwrites: it clobbers the code after it.
+    TrampolineTooLarge,
+    /// Two trampolines overlap.
+    OverlappingPatches,
+    /// The runtime image lacks an entry point the dumped one exports.
+    TargetMissing,
+    /// An entry point lands in runtime code that is not the same function.
+    Misdirected,
+    /// The layout has mappings the policy does not understand (e.g. `[vvar_vclock]` for a restorer that
+    /// expects two special mappings).
+    UnsupportedLayout,
+    /// Dumped and runtime images are of different architectures, or the architecture has no modelled
+    /// trampoline.
+    UnsupportedArch,
+    /// A patch would write outside the dumped image's `.text`.
+    PatchOutsideText,
+}
+
+/// One thing the planner found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub severity: Severity,
+    /// The entry point concerned, as `name@version` or `name`.
+    pub symbol: Option<String>,
+    pub detail: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{sev}: {:?}", self.kind)?;
+        if let Some(s) = &self.symbol {
+            write!(f, " `{s}`")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}
+
+/// A trampoline write into the dumped image.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Patch {
+    /// Offset from the dumped image start.
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+    /// Every dumped entry point starting at `offset` (aliases share one patch).
+    pub symbols: Vec<String>,
+    /// Absolute address the trampoline jumps to.
+    pub target: u64,
+}
+
+/// A move of one runtime special mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Move {
+    pub role: Role,
+    pub from: u64,
+    pub to: u64,
+    pub len: u64,
+}
+
+/// What the restorer does.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Decision {
+    /// `mremap` the runtime special mappings onto the dumped addresses.
+    Remap { moves: Vec<Move> },
+    /// Keep the dumped image at its address with trampolines into the runtime vDSO, which stays parked
+    /// where the runtime layout puts it.
+    Proxy { patches: Vec<Patch>, park: u64 },
+    /// The restore is refused.
+    Refused,
+}
+
+/// A restore plan.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    pub arch: Option<Arch>,
+    pub policy: &'static str,
+    pub decision: Decision,
+    pub findings: Vec<Finding>,
+}
+
+impl Plan {
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+    }
+
+    /// A one-word outcome for tables: `remap`, `remap-unsound`, `proxy`, `proxy-findings`, `refused`.
+    pub fn outcome(&self) -> Outcome {
+        let dirty = self
+            .findings
+            .iter()
+            .any(|f| f.severity >= Severity::Warning);
+        match (&self.decision, dirty) {
+            (Decision::Remap { .. }, false) => Outcome::Remap,
+            (Decision::Remap { .. }, true) => Outcome::RemapWithFindings,
+            (Decision::Proxy { .. }, false) => Outcome::ProxyClean,
+            (Decision::Proxy { .. }, true) => Outcome::ProxyWithFindings,
+            (Decision::Refused, _) => Outcome::Refused,
+        }
+    }
+}
+
+/// The outcome class of a plan (for matrices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Remap,
+    ProxyClean,
+    RemapWithFindings,
+    ProxyWithFindings,
+    Refused,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Remap,
+        Outcome::ProxyClean,
+        Outcome::RemapWithFindings,
+        Outcome::ProxyWithFindings,
+        Outcome::Refused,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Remap => "remap",
+            Outcome::ProxyClean => "proxy",
+            Outcome::RemapWithFindings => "remap-findings",
+            Outcome::ProxyWithFindings => "proxy-findings",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// One side of a restore: an image and where its special mappings are.
+#[derive(Debug, Clone)]
+pub struct Side<'i, 'a> {
+    pub image: &'i Image<'a>,
+    pub layout: Layout,
+}
+
+impl<'i, 'a> Side<'i, 'a> {
+    fn vdso(&self) -> Option<&Mapping> {
+        self.layout.get(Role::Vdso)
+    }
+
+    /// An image cut from a kernel file, placed as that kernel would place it: the era comes from the
+    /// kernel version in the image's `Linux` note (6.1 when it has none), the `[vdso]` starts at `base`.
+    pub fn preset(image: &'i Image<'a>, base: u64) -> Side<'i, 'a> {
+        let version = image.linux_version().map_or((6, 1), |(a, b, _)| (a, b));
+        let x86 = matches!(Arch::of(image), Some(Arch::X86_64 | Arch::I386 | Arch::X32));
+        let pages = (image.bytes().len() as u64).div_ceil(4096);
+        Side {
+            image,
+            layout: Era::for_kernel(version, x86).layout(base, pages, x86),
+        }
+    }
+}
+
+/// Where presets put the dumped `[vdso]` (a typical mmap-area address that fits the architecture), and
+/// the runtime one: 1 MiB above it, so that every short trampoline reaches.
+pub fn default_bases(arch: Option<Arch>) -> (u64, u64) {
+    let dumped = match arch.map(Arch::max_address) {
+        Some(m) if m <= u64::from(u32::MAX) => 0xf7f0_0000,
+        _ => 0x7f00_0000_0000,
+    };
+    (dumped, dumped + (1 << 20))
+}
+
+fn key(s: &Symbol) -> String {
+    match s.version {
+        Some(v) => format!("{}@{v}", s.name),
+        None => s.name.to_string(),
+    }
+}
+
+fn finding(
+    kind: FindingKind,
+    severity: Severity,
+    symbol: Option<String>,
+    detail: String,
+) -> Finding {
+    Finding {
+        kind,
+        severity,
+        symbol,
+        detail,
+    }
+}
+
+/// The runtime symbol a dumped entry point maps to: same name and version, else (CRIU matches by name
+/// only) same name.
+fn counterpart<'a>(runtime: &Image<'a>, s: &Symbol, by_name_only: bool) -> Option<Symbol<'a>> {
+    runtime
+        .functions()
+        .find(|r| r.name == s.name && r.version == s.version)
+        .or_else(|| {
+            if by_name_only {
+                runtime.functions().find(|r| r.name == s.name)
+            } else {
+                None
+            }
+        })
+}
+
+/// Decide how `dumped` is restored on `runtime` under `policy`.
+pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
+    let mut findings = Vec::new();
+    let arch = Arch::of(dumped.image);
+    let refused = |findings| Plan {
+        arch,
+        policy: policy.name,
+        decision: Decision::Refused,
+        findings,
+    };
+    let (Some(arch), Some(rarch)) = (arch, Arch::of(runtime.image)) else {
+        findings.push(finding(
+            FindingKind::UnsupportedArch,
+            Severity::Error,
+            None,
+            "unknown architecture".into(),
+        ));
+        return refused(findings);
+    };
+    if arch != rarch {
+        findings.push(finding(
+            FindingKind::UnsupportedArch,
+            Severity::Error,
+            None,
+            format!(
+                "dumped image is {}, runtime image is {}",
+                arch.name(),
+                rarch.name()
+            ),
+        ));
+        return refused(findings);
+    }
+    if let Some(list) = policy.known {
+        if list(arch).is_empty() {
+            findings.push(finding(
+                FindingKind::UnsupportedArch,
+                Severity::Error,
+                None,
+                format!("{} has no vDSO support for {}", policy.name, arch.name()),
+            ));
+            return refused(findings);
+        }
+    }
+    let (Some(dv), Some(rv)) = (dumped.vdso(), runtime.vdso()) else {
+        findings.push(finding(
+            FindingKind::UnsupportedLayout,
+            Severity::Error,
+            None,
+            "a layout has no [vdso] mapping".into(),
+        ));
+        return refused(findings);
+    };
+    let (dv, rv) = (*dv, *rv);
+
+    // Layouts the policy does not understand.
+    let has_vclock = |l: &Layout| l.get(Role::VvarVclock).is_some();
+    if !policy.vclock_aware && (has_vclock(&dumped.layout) || has_vclock(&runtime.layout)) {
+        let side = if has_vclock(&dumped.layout) {
+            "the checkpoint kernel"
+        } else {
+            "the restore kernel"
+        };
+        findings.push(finding(
+            FindingKind::UnsupportedLayout,
+            Severity::Error,
+            None,
+            format!(
+                "{side} maps [vvar_vclock] (Linux 6.13+); {} does not recognise it and stops with \"Unexpected rt vDSO area bounds\" (CRIU #2532)",
+                policy.name
+            ),
+        ));
+        return refused(findings);
+    }
+
+    let exports: Vec<Symbol> = dumped.image.functions().collect();
+
+    // Refusal under strict: every exported function needs a counterpart.
+    if policy.missing == Missing::Refuse {
+        let missing: Vec<String> = exports
+            .iter()
+            .filter(|s| counterpart(runtime.image, s, false).is_none())
+            .map(key)
+            .collect();
+        if !missing.is_empty() {
+            for m in &missing {
+                findings.push(finding(
+                    FindingKind::TargetMissing,
+                    Severity::Error,
+                    Some(m.clone()),
+                    "the runtime image does not export it; restoring would leave it pointing at dead code".into(),
+                ));
+            }
+            return refused(findings);
+        }
+    }
+
+    // --- remap?
+    let same_shape = {
+        let shape = |l: &Layout| -> Vec<(Role, i64, u64)> {
+            l.shape()
+                .into_iter()
+                .filter(|(r, _, _)| policy.vclock_aware || *r != Role::VvarVclock)
+                .collect()
+        };
+        shape(&dumped.layout) == shape(&runtime.layout)
+    };
+    let remap = match policy.remap {
+        RemapRule::Strict => {
+            same_shape
+                && dv.len() == rv.len()
+                && exports.iter().all(|s| {
+                    counterpart(runtime.image, s, false)
+                        .is_some_and(|r| r.offset == s.offset && r.size == s.size)
+                })
+        }
+        RemapRule::Criu => {
+            // vdso size, known symbols' offsets (absent in both counts as equal), vvar size and order.
+            let known_equal = policy.known.is_none_or(|list| {
+                list(arch).iter().all(|name| {
+                    let off =
+                        |img: &Image| img.functions().find(|s| s.name == *name).map(|s| s.offset);
+                    off(dumped.image) == off(runtime.image)
+                })
+            });
+            // vvar size ([vvar] plus [vvar_vclock] from 4.1 on) and whether it lies before [vdso];
+            // compared only when the dumped side has a [vvar] (criu/pie/parasite-vdso.c:blobs_matches).
+            let vvar = |l: &Layout| {
+                l.get(Role::Vvar).map(|m| {
+                    let clock = l.get(Role::VvarVclock).map_or(0, |c| c.len());
+                    (
+                        m.len() + clock,
+                        m.start < l.get(Role::Vdso).map_or(0, |v| v.start),
+                    )
+                })
+            };
+            let vvar_ok =
+                vvar(&dumped.layout).is_none() || vvar(&dumped.layout) == vvar(&runtime.layout);
+            dv.len() == rv.len() && known_equal && vvar_ok
+        }
+    };
+
+    let plan = if remap {
+        let delta = dv.start.wrapping_sub(rv.start);
+        let moves: Vec<Move> = runtime
+            .layout
+            .movable()
+            .filter(|m| policy.vclock_aware || m.role != Role::VvarVclock)
+            .map(|m| Move {
+                role: m.role,
+                from: m.start,
+                to: m.start.wrapping_add(delta),
+                len: m.len(),
+            })
+            .collect();
+        if !same_shape {
+            findings.push(finding(
+                FindingKind::UnsoundRemap,
+                Severity::Error,
+                None,
+                format!(
+                    "data pages differ: dumped {:?}, runtime {:?}",
+                    dumped.layout.shape(),
+                    runtime.layout.shape()
+                ),
+            ));
+        }
+        Plan {
+            arch: Some(arch),
+            policy: policy.name,
+            decision: Decision::Remap { moves },
+            findings,
+        }
+    } else {
+        proxy(dumped, runtime, policy, arch, dv, rv, &exports, findings)
+    };
+    verify(dumped, runtime, policy, plan)
+}
+
+/// For architectures without modelled trampolines: an entry point is redirected when the policy knows
+/// it or an alias at the same offset, and lands well when the runtime image has its counterpart.
+fn verify_by_knowledge(
+    dumped: &Side,
+    runtime: &Side,
+    policy: &Policy,
+    arch: Arch,
+    plan: &mut Plan,
+) {
+    let exports: Vec<Symbol> = dumped.image.functions().collect();
+    for s in &exports {
+        let covered = exports
+            .iter()
+            .any(|o| o.offset == s.offset && policy.knows(arch, o.name));
+        if !covered {
+            plan.findings.push(finding(
+                FindingKind::StaleEntry,
+                Severity::Error,
+                Some(key(s)),
+                format!("{} does not know it: left unredirected", policy.name),
+            ));
+        } else if counterpart(runtime.image, s, false).is_none() {
+            plan.findings.push(finding(
+                FindingKind::TargetMissing,
+                Severity::Error,
+                Some(key(s)),
+                "the runtime image does not export it: the trampoline jumps to the runtime base minus one".into(),
+            ));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn proxy(
+    dumped: &Side,
+    runtime: &Side,
+    policy: &Policy,
+    arch: Arch,
+    dv: Mapping,
+    rv: Mapping,
+    exports: &[Symbol],
+    mut findings: Vec<Finding>,
+) -> Plan {
+    let text = dumped.image.text().ok();
+    let mut patches: Vec<Patch> = Vec::new();
+    if !arch.modelled() {
+        findings.push(finding(
+            FindingKind::UnsupportedArch,
+            Severity::Info,
+            None,
+            format!(
+                "trampolines for {} are not modelled: redirection is judged from the policy's knowledge of symbols, not from decoded bytes",
+                arch.name()
+            ),
+        ));
+        return Plan {
+            arch: Some(arch),
+            policy: policy.name,
+            decision: Decision::Proxy {
+                patches,
+                park: rv.start,
+            },
+            findings,
+        };
+    }
+    for s in exports {
+        if !policy.knows(arch, s.name) {
+            continue; // found as a stale entry by `verify` unless an alias covers it
+        }
+        let Some(off) = s.offset else { continue };
+        let target = match counterpart(runtime.image, s, policy.missing == Missing::JumpToAbsent) {
+            Some(r) => rv.start.wrapping_add(r.offset.unwrap_or(0)),
+            // CRIU: the absent marker makes the target the runtime base minus one.
+            None => rv.start.wrapping_sub(1),
+        };
+        if let Some(p) = patches.iter_mut().find(|p| p.offset == off) {
+            if p.target == target {
+                p.symbols.push(key(s));
+                continue;
+            }
+        }
+        let from = dv.start.wrapping_add(off);
+        let style = policy.style;
+        let bytes = match arch.encode(style, from, target) {
+            Ok(b) => b,
+            Err(_) if style == Style::Relative => {
+                match arch.encode(Style::Absolute, from, target) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        findings.push(finding(
+                            FindingKind::UnsupportedArch,
+                            Severity::Error,
+                            Some(key(s)),
+                            e.to_string(),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            Err(e) => {
+                findings.push(finding(
+                    FindingKind::UnsupportedArch,
+                    Severity::Error,
+                    Some(key(s)),
+                    e.to_string(),
+                ));
+                continue;
+            }
+        };
+        if bytes.len() as u64 > s.size {
+            findings.push(finding(
+                FindingKind::TrampolineTooLarge,
+                Severity::Warning,
+                Some(key(s)),
+                format!(
+                    "{}-byte trampoline over a {}-byte function clobbers the {} bytes after it",
+                    bytes.len(),
+                    s.size,
+                    bytes.len() as u64 - s.size
+                ),
+            ));
+        }
+        if let Some(t) = &text {
+            if off < t.start || off + bytes.len() as u64 > t.end {
+                findings.push(finding(
+                    FindingKind::PatchOutsideText,
+                    Severity::Error,
+                    Some(key(s)),
+                    format!(
+                        "patch {off:#x}..{:#x} leaves .text {:#x}..{:#x}",
+                        off + bytes.len() as u64,
+                        t.start,
+                        t.end
+                    ),
+                ));
+                continue;
+            }
+        }
+        patches.push(Patch {
+            offset: off,
+            bytes,
+            symbols: vec![key(s)],
+            target,
+        });
+    }
+    patches.sort_by_key(|p| p.offset);
+    for w in patches.windows(2) {
+        if w[0].offset + w[0].bytes.len() as u64 > w[1].offset {
+            findings.push(finding(
+                FindingKind::OverlappingPatches,
+                Severity::Error,
+                w[1].symbols.first().cloned(),
+                format!(
+                    "the trampoline for {} at {:#x} runs into the one at {:#x}",
+                    w[0].symbols.join("/"),
+                    w[0].offset,
+                    w[1].offset
+                ),
+            ));
+        }
+    }
+    Plan {
+        arch: Some(arch),
+        policy: policy.name,
+        decision: Decision::Proxy {
+            patches,
+            park: rv.start,
+        },
+        findings,
+    }
+}
+
+/// Follow every exported entry point of the dumped image through the applied plan and add a finding for
+/// each that does not land on its own function in the runtime image.
+fn verify(dumped: &Side, runtime: &Side, policy: &Policy, mut plan: Plan) -> Plan {
+    let (Some(arch), Some(dv), Some(rv)) = (plan.arch, dumped.vdso(), runtime.vdso()) else {
+        return plan;
+    };
+    if plan.decision == Decision::Refused {
+        return plan;
+    }
+    if !arch.modelled() && matches!(plan.decision, Decision::Proxy { .. }) {
+        verify_by_knowledge(dumped, runtime, policy, arch, &mut plan);
+        return plan;
+    }
+    let mut world = World::new(arch);
+    let d = world.add(Region::dumped(dv.start, dumped.image.bytes().to_vec()));
+    world.apply(d, &plan, runtime.image.bytes(), rv.start);
+    let mut seen = std::collections::HashSet::new();
+    for s in dumped.image.functions() {
+        let Some(off) = s.offset else { continue };
+        let target = world.resolve(dv.start.wrapping_add(off)).0;
+        let want = counterpart(runtime.image, &s, false);
+        let problem = match (&target, &want) {
+            (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset => continue,
+            (Target::Runtime { symbol, .. }, _) => (
+                FindingKind::Misdirected,
+                format!("lands on runtime `{symbol}`"),
+            ),
+            (Target::Stale { .. }, _) => (
+                FindingKind::StaleEntry,
+                "left unredirected: after restore it runs the dumped kernel's code against the runtime kernel's data pages".to_string(),
+            ),
+            (Target::Misdirected { offset, .. }, _) => (
+                FindingKind::Misdirected,
+                format!("lands at runtime offset {offset:#x}, which starts no exported function"),
+            ),
+            (Target::Nowhere { address }, _) => (
+                FindingKind::TargetMissing,
+                format!("jumps to {address:#x}, outside every mapping"),
+            ),
+        };
+        if seen.insert((problem.0, key(&s))) {
+            plan.findings.push(finding(
+                problem.0,
+                Severity::Error,
+                Some(key(&s)),
+                problem.1,
+            ));
+        }
+    }
+    plan
+}
+
+/// Where an address leads.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// The start of an exported function of a runtime vDSO: live code.
+    Runtime {
+        region: String,
+        offset: u64,
+        symbol: String,
+    },
+    /// Old code of a dumped image that no trampoline covers.
+    Stale {
+        region: String,
+        offset: u64,
+        symbol: Option<String>,
+    },
+    /// Inside a runtime vDSO, but not at the start of an exported function.
+    Misdirected { region: String, offset: u64 },
+    /// No region holds the address.
+    Nowhere { address: u64 },
+}
+
+/// A piece of the restored address space.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub name: String,
+    pub base: u64,
+    pub bytes: Vec<u8>,
+    /// A runtime vDSO (the kernel's live code, with its data pages at the right distance), as opposed
+    /// to a dumped image kept as plain memory.
+    pub runtime: bool,
+}
+
+impl Region {
+    pub fn dumped(base: u64, bytes: Vec<u8>) -> Region {
+        Region {
+            name: "dumped".into(),
+            base,
+            bytes,
+            runtime: false,
+        }
+    }
+    fn contains(&self, addr: u64) -> bool {
+        addr.wrapping_sub(self.base) < self.bytes.len() as u64
+    }
+}
+
+/// A restored address space: regions of bytes, resolved through trampolines.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub arch: Arch,
+    pub regions: Vec<Region>,
+}
+
+/// How many trampolines a resolution follows before giving up (a loop of trampolines is `Nowhere`).
+const MAX_HOPS: usize = 16;
+
+impl World {
+    pub fn new(arch: Arch) -> World {
+        World {
+            arch,
+            regions: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, r: Region) -> usize {
+        self.regions.push(r);
+        self.regions.len() - 1
+    }
+
+    /// Apply `plan` to region `dumped`, with the runtime image `runtime_bytes` parked at `runtime_base`.
+    /// Returns the index of the region that is now the process's `[vdso]`.
+    pub fn apply(
+        &mut self,
+        dumped: usize,
+        plan: &Plan,
+        runtime_bytes: &[u8],
+        runtime_base: u64,
+    ) -> usize {
+        let n = self.regions.len();
+        let name = format!("runtime#{n}");
+        match &plan.decision {
+            Decision::Refused => dumped,
+            Decision::Remap { .. } => {
+                let base = self.regions[dumped].base;
+                self.regions[dumped] = Region {
+                    name,
+                    base,
+                    bytes: runtime_bytes.to_vec(),
+                    runtime: true,
+                };
+                dumped
+            }
+            Decision::Proxy { patches, .. } => {
+                let r = &mut self.regions[dumped];
+                r.runtime = false;
+                apply_patches(patches, &mut r.bytes);
+                self.add(Region {
+                    name,
+                    base: runtime_base,
+                    bytes: runtime_bytes.to_vec(),
+                    runtime: true,
+                })
+            }
+        }
+    }
+
+    /// One restore hop: the process's current `[vdso]` (region `current`, with `layout`) is checkpointed
+    /// and restored on a kernel whose vDSO is `runtime_bytes` with `runtime_layout`. Like a real restorer,
+    /// the hop sees only the current `[vdso]`, not what earlier hops left behind.
+    pub fn restore(
+        &mut self,
+        current: usize,
+        layout: &Layout,
+        runtime_bytes: &[u8],
+        runtime_layout: &Layout,
+        policy: &Policy,
+    ) -> Result<(Plan, usize), crate::image::ParseError> {
+        let dumped_bytes = self.regions[current].bytes.clone();
+        let dumped = Image::parse(&dumped_bytes)?;
+        let runtime = Image::parse(runtime_bytes)?;
+        let p = plan(
+            &Side {
+                image: &dumped,
+                layout: layout.clone(),
+            },
+            &Side {
+                image: &runtime,
+                layout: runtime_layout.clone(),
+            },
+            policy,
+        );
+        let base = runtime_layout.get(Role::Vdso).map_or(0, |m| m.start);
+        let now = self.apply(current, &p, runtime_bytes, base);
+        Ok((p, now))
+    }
+
+    /// Follow `addr` through trampolines to where it leads; also returns the addresses visited.
+    pub fn resolve(&self, addr: u64) -> (Target, Vec<u64>) {
+        let mut hops = vec![addr];
+        let mut at = addr;
+        for _ in 0..MAX_HOPS {
+            // Later regions shadow earlier ones (a remap replaces what was there).
+            let Some(r) = self.regions.iter().rev().find(|r| r.contains(at)) else {
+                return (Target::Nowhere { address: at }, hops);
+            };
+            let off = at.wrapping_sub(r.base);
+            let rest = &r.bytes[off as usize..];
+            if r.runtime {
+                let sym = Image::parse(&r.bytes).ok().and_then(|img| {
+                    img.functions()
+                        .find(|s| s.offset == Some(off))
+                        .map(|s| s.name.to_string())
+                });
+                return match sym {
+                    Some(symbol) => (
+                        Target::Runtime {
+                            region: r.name.clone(),
+                            offset: off,
+                            symbol,
+                        },
+                        hops,
+                    ),
+                    None => (
+                        Target::Misdirected {
+                            region: r.name.clone(),
+                            offset: off,
+                        },
+                        hops,
+                    ),
+                };
+            }
+            match self.arch.decode(rest, at) {
+                Some(next) => {
+                    at = next;
+                    hops.push(at);
+                }
+                None => {
+                    let symbol = Image::parse(&r.bytes).ok().and_then(|img| {
+                        img.functions()
+                            .find(|s| s.offset == Some(off))
+                            .map(|s| s.name.to_string())
+                    });
+                    return (
+                        Target::Stale {
+                            region: r.name.clone(),
+                            offset: off,
+                            symbol,
+                        },
+                        hops,
+                    );
+                }
+            }
+        }
+        (Target::Nowhere { address: at }, hops)
+    }
+}
+
+/// Write the patches into `bytes` (the dumped image); patches outside the buffer are skipped (the
+/// planner reports them as findings and never produces them for real images).
+pub fn apply_patches(patches: &[Patch], bytes: &mut [u8]) {
+    for p in patches {
+        let Ok(start) = usize::try_from(p.offset) else {
+            continue;
+        };
+        if let Some(dst) = bytes.get_mut(start..start.saturating_add(p.bytes.len())) {
+            dst.copy_from_slice(&p.bytes);
+        }
+    }
+}
+
+/// Apply a plan's patches to a copy of the dumped bytes (remaps and refusals leave them unchanged).
+pub fn apply(plan: &Plan, bytes: &mut [u8]) {
+    if let Decision::Proxy { patches, .. } = &plan.decision {
+        apply_patches(patches, bytes);
+    }
+}
