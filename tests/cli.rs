@@ -165,3 +165,86 @@ fn check_and_replay_run() {
     let out = run(&["replay", "/nonexistent-corpus"]);
     assert_clean_failure(&out, "not a directory");
 }
+
+#[test]
+fn policies_plan_and_matrix() {
+    let out = run(&["policies"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for p in ["strict", "criu-3.19", "criu-4.0", "criu-4.1"] {
+        assert!(text.contains(p), "{text}");
+    }
+
+    // The same synthetic image on both sides: strict remaps, exit 0.
+    let img = scratch("plan.so", &synthetic());
+    let p = img.to_str().unwrap();
+    let out = run(&["plan", p, p]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("decision   remap"));
+
+    // Unknown policy and bad layout: one line, exit 1.
+    assert_clean_failure(
+        &run(&["plan", p, p, "--policy", "criu-9"]),
+        "unknown policy",
+    );
+    assert_clean_failure(
+        &run(&["plan", p, p, "--dumped-layout", "/nonexistent/maps"]),
+        "neither an era",
+    );
+
+    let Some(old) = real("i386-vdso32-5.10.0-32.so") else {
+        println!("skipped: ../shared/realvdso not present");
+        return;
+    };
+    let new = real("i386-vdso32-6.12.117.so").unwrap();
+    // The seed bug, statically: criu-3.19 leaves __vdso_clock_gettime64 unredirected; exit 1.
+    let out = run(&[
+        "plan",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--policy",
+        "criu-3.19",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("StaleEntry `__vdso_clock_gettime64@LINUX_2.6`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mov $0x"),
+        "decoded trampolines shown: {text}"
+    );
+    // strict proxies every entry with 5-byte jumps; exit 0.
+    let out = run(&[
+        "plan",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"]["kind"], "proxy");
+    assert!(v["findings"].as_array().unwrap().is_empty());
+
+    let dir = old.parent().unwrap();
+    let svg = std::env::temp_dir().join(format!("vdso-lab-matrix-{}.svg", std::process::id()));
+    let out = run(&[
+        "matrix",
+        dir.to_str().unwrap(),
+        "--policy",
+        "criu-3.19",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("x86_64 (17 images"), "{text}");
+    assert!(text.contains("StaleEntry"), "{text}");
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<title>"));
+}
