@@ -376,6 +376,20 @@ fn layout_arg(arg: &str, img: &Image, base: u64) -> Result<vdso_lab::layout::Lay
     Ok(l)
 }
 
+/// The layout of one side of `plan`: an explicit `--*-layout`, else the live layout, else the preset.
+fn side_layout(
+    img: &Image,
+    arg: Option<&str>,
+    live: Option<vdso_lab::layout::Layout>,
+    base: u64,
+) -> Result<vdso_lab::layout::Layout, String> {
+    match (arg, live) {
+        (Some(a), _) => layout_arg(a, img, base),
+        (None, Some(l)) => Ok(l),
+        (None, None) => Ok(vdso_lab::plan::Side::preset(img, base).layout),
+    }
+}
+
 fn plan_cmd(
     dumped: &str,
     runtime: &str,
@@ -391,17 +405,9 @@ fn plan_cmd(
     let di = Image::parse(&db).map_err(|e| format!("{dumped}: not a valid vDSO image: {e}"))?;
     let ri = Image::parse(&rb).map_err(|e| format!("{runtime}: not a valid vDSO image: {e}"))?;
     let (d0, r0) = default_bases(vdso_lab::arch::Arch::of(&di));
-    let side =
-        |img: &Image, arg: Option<&str>, live: Option<vdso_lab::layout::Layout>, base: u64| match (
-            arg, live,
-        ) {
-            (Some(a), _) => layout_arg(a, img, base),
-            (None, Some(l)) => Ok(l),
-            (None, None) => Ok(Side::preset(img, base).layout),
-        };
-    let dl = side(&di, dumped_layout, dlive, d0)?;
+    let dl = side_layout(&di, dumped_layout, dlive, d0)?;
     let dstart = dl.get(Role::Vdso).map_or(d0, |m| m.start);
-    let rl = side(&ri, runtime_layout, rlive, dstart.wrapping_add(r0 - d0))?;
+    let rl = side_layout(&ri, runtime_layout, rlive, dstart.wrapping_add(r0 - d0))?;
     let p = plan(
         &Side {
             image: &di,

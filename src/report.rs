@@ -462,7 +462,19 @@ pub fn matrix_svg(m: &crate::matrix::Matrix) -> String {
             y,
             a.arch.name()
         );
-        y += 10;
+        // Column labels, rotated, above the grid.
+        let head = a.images.iter().map(|n| n.len()).max().unwrap_or(0) * 5 + 10;
+        y += head;
+        for (j, name) in a.images.iter().enumerate() {
+            let x = label_w + j * CELL + CELL - 3;
+            let _ = writeln!(
+                body,
+                r#"<text x="{x}" y="{}" font-size="9" transform="rotate(-60 {x} {})">{}</text>"#,
+                y - 3,
+                y - 3,
+                xml_escape(name)
+            );
+        }
         for (i, name) in a.images.iter().enumerate() {
             let cy = y + i * CELL;
             let _ = writeln!(
@@ -491,7 +503,7 @@ pub fn matrix_svg(m: &crate::matrix::Matrix) -> String {
                 );
             }
         }
-        width = width.max(label_w + n * CELL + 20);
+        width = width.max(label_w + n * CELL + head / 2 + 20);
         y += n * CELL + 40;
     }
     let mut legend = String::new();
