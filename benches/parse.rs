@@ -1,6 +1,7 @@
-//! Parse + full symbol extraction of the live vDSO (and of a committed real image), against goblin's full
-//! `Elf::parse` of the same bytes, in one run. Targets (DESIGN.md §5): within 3x of a hand-written C walker
-//! (~65 ns on this project's machines); goblin's full parse is ~2 µs.
+//! Parse + full symbol extraction of the live vDSO (and of a real image), against goblin's full
+//! `Elf::parse` of the same bytes and a hand-written C walker doing the same extraction
+//! (benches/c_walker.c), in one run. Target (DESIGN.md §5): within 3x of a C walker; goblin's full parse
+//! is ~2 µs.
 //!
 //! Run: `cargo bench --bench parse`.
 
@@ -32,7 +33,46 @@ fn bench_image(c: &mut Criterion, label: &str, bytes: &[u8]) {
     g.finish();
 }
 
+/// Compile and run benches/c_walker.c (the C yardstick) with the system compiler; its best of five
+/// rounds, or why it was skipped.
+fn c_walker() -> Result<f64, String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::env::temp_dir().join(format!("vdso-lab-c-walker-{}", std::process::id()));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let built = std::process::Command::new(&cc)
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(dir.join("benches/c_walker.c"))
+        .status()
+        .map_err(|e| format!("{cc}: {e}"))?;
+    if !built.success() {
+        return Err(format!("{cc} failed"));
+    }
+    let run = std::process::Command::new(&out)
+        .arg("5000000")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&out);
+    String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("C walker: ")?
+                .split(' ')
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .min_by(|a, b| a.total_cmp(b))
+        .ok_or_else(|| "no output".into())
+}
+
 fn benches(c: &mut Criterion) {
+    match c_walker() {
+        Ok(ns) => {
+            eprintln!("C walker (benches/c_walker.c, same extraction, live vDSO): {ns:.1} ns")
+        }
+        Err(e) => eprintln!("skipped: C walker: {e}"),
+    }
     match vdso_lab::live::read() {
         Ok(Some(live)) => bench_image(c, "live", &live.bytes),
         Ok(None) => eprintln!("skipped: live: this process has no vDSO"),

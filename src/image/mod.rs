@@ -347,9 +347,19 @@ impl<'a> Iterator for Symbols<'_, 'a> {
     type Item = Symbol<'a>;
     #[inline]
     fn next(&mut self) -> Option<Symbol<'a>> {
-        let s = self.img.symbol(self.next)?;
+        if self.next > self.img.nsym {
+            return None;
+        }
+        let i = self.next;
         self.next += 1;
-        Some(s)
+        // `i` is in 1..=nsym, which `parse` validated entry by entry.
+        use {Class::*, Endian::*};
+        match (self.img.class, self.img.endian) {
+            (Elf64, Little) => self.img.symbol_as(i, Elf64, Little),
+            (Elf64, Big) => self.img.symbol_as(i, Elf64, Big),
+            (Elf32, Little) => self.img.symbol_as(i, Elf32, Little),
+            (Elf32, Big) => self.img.symbol_as(i, Elf32, Big),
+        }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = (self.img.nsym + 1).saturating_sub(self.next) as usize;
@@ -973,7 +983,7 @@ impl<'a> Image<'a> {
         Some(Symbol {
             index,
             // Checked by `parse`; the fallback is unreachable.
-            name: self.strings.get(u64::from(name), "", 0).unwrap_or(""),
+            name: self.strings.get_checked(name),
             version,
             version_index,
             version_hidden,

@@ -160,6 +160,20 @@ impl<'a> Strings<'a> {
         }
     }
 
+    /// The string at an offset [`Strings::check`] accepted: no error path to carry (an offset that was
+    /// not checked gives "").
+    #[inline(always)]
+    pub fn get_checked(&self, offset: u32) -> &'a str {
+        match self.text {
+            Some(t) => {
+                let rest = t.get(offset as usize..).unwrap_or("");
+                let n = nul_pos(rest.as_bytes()).unwrap_or(0);
+                rest.get(..n).unwrap_or("")
+            }
+            None => self.get(u64::from(offset), "", 0).unwrap_or(""),
+        }
+    }
+
     /// The string at `offset`; `field` and `field_at` locate the referencing field for the error.
     #[inline(always)]
     pub fn get(&self, offset: u64, field: &'static str, field_at: u64) -> Result<&'a str> {
