@@ -28,3 +28,4 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod synth;
+pub mod verify;

@@ -1,0 +1,282 @@
+//! Time agreement, as pure functions: a [`Sample`] is one reading through a call path bracketed by two
+//! readings of the real syscall; a [`Verdict`] says whether the path agrees.
+//!
+//! Why a bracket and not a fixed tolerance: CRIU's `vdso01` test compares libc `time(NULL)` with the
+//! vDSO's `__vdso_time` and accepts 3 seconds of difference. That misses a clock that is wrong by 10 ms,
+//! and it only caught the bug it was written for because the wrong value happened to be 0 (off by 54
+//! years). Reading the syscall immediately before and after the path turns "about right" into "inside
+//! an interval the kernel itself vouches for": `before <= value <= after`, widened only by the clock's
+//! own resolution (a coarse clock ticks in jiffies, `time()` in seconds, `gettimeofday` in
+//! microseconds, so their readings are truncated, never shifted). A value wrong by one tick outside the
+//! bracket is caught, and so is one wrong by fifty years.
+
+use std::fmt;
+
+/// Nanoseconds, wide enough for any `timespec` difference.
+pub type Nanos = i128;
+
+pub const NS_PER_SEC: Nanos = 1_000_000_000;
+
+/// One bracketed reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// The syscall's reading just before the path's, in ns.
+    pub before: Nanos,
+    /// The path's reading, in ns (seconds and microseconds converted).
+    pub value: Nanos,
+    /// The syscall's reading just after.
+    pub after: Nanos,
+    /// The path's return code (0 for success; `time()`'s is its value and is not checked here).
+    pub ret: i64,
+}
+
+/// How much a reading may lie outside the bracket because of the clock's granularity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tolerance {
+    /// The clock's resolution (`clock_getres`), or the unit of the interface (1 s for `time`, 1 µs for
+    /// `gettimeofday`).
+    pub resolution: Nanos,
+}
+
+/// What a call path did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every sample inside its bracket (widened by the resolution); `worst` is the largest distance
+    /// of a sample outside the strict bracket, in ns (0 when all were strictly inside).
+    Agrees { worst: i64 },
+    /// The path returned 0 (the seed bug's symptom).
+    Zero,
+    /// A sample outside its widened bracket; `delta` is the signed distance from the nearest edge (ns,
+    /// negative: before the bracket).
+    OutOfBracket { delta: i64 },
+    /// The path's readings went backwards across consecutive calls, by `by` ns.
+    Backwards { by: i64 },
+    /// The path returned an error where the syscall succeeded.
+    Error { ret: i64 },
+    /// An exact function (`clock_getres`, `getcpu`) gave a different answer than the syscall.
+    Mismatch { expected: i64, got: i64 },
+    /// The child running the path died of this signal.
+    Crashed { signal: i32 },
+    /// The child did not finish in time.
+    TimedOut,
+    /// The path does not offer this function (the image does not export it).
+    NotExercised,
+}
+
+impl Verdict {
+    pub fn agrees(&self) -> bool {
+        matches!(self, Verdict::Agrees { .. })
+    }
+
+    /// Rank for "the worst of several verdicts" (higher is worse).
+    fn rank(&self) -> u8 {
+        match self {
+            Verdict::NotExercised => 0,
+            Verdict::Agrees { .. } => 1,
+            Verdict::Backwards { .. } => 2,
+            Verdict::OutOfBracket { .. } => 3,
+            Verdict::Mismatch { .. } => 4,
+            Verdict::Error { .. } => 5,
+            Verdict::Zero => 6,
+            Verdict::TimedOut => 7,
+            Verdict::Crashed { .. } => 8,
+        }
+    }
+
+    /// The worse of two verdicts (for two agreeing ones, the larger bracket error).
+    pub fn worst(self, other: Verdict) -> Verdict {
+        match (self, other) {
+            (Verdict::Agrees { worst: a }, Verdict::Agrees { worst: b }) => {
+                Verdict::Agrees { worst: a.max(b) }
+            }
+            _ if other.rank() > self.rank() => other,
+            _ => self,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Agrees { worst: 0 } => f.write_str("agrees"),
+            Verdict::Agrees { worst } => write!(
+                f,
+                "agrees ({worst} ns outside the bracket, within resolution)"
+            ),
+            Verdict::Zero => f.write_str("ZERO"),
+            Verdict::OutOfBracket { delta } => write!(f, "OUT OF BRACKET by {delta} ns"),
+            Verdict::Backwards { by } => write!(f, "WENT BACKWARDS by {by} ns"),
+            Verdict::Error { ret } => write!(f, "ERROR (returned {ret})"),
+            Verdict::Mismatch { expected, got } => {
+                write!(f, "MISMATCH (syscall {expected}, path {got})")
+            }
+            Verdict::Crashed { signal } => write!(f, "CRASHED (signal {signal})"),
+            Verdict::TimedOut => f.write_str("TIMED OUT"),
+            Verdict::NotExercised => f.write_str("not exercised"),
+        }
+    }
+}
+
+fn clamp(n: Nanos) -> i64 {
+    n.clamp(i64::MIN as Nanos, i64::MAX as Nanos) as i64
+}
+
+/// Judge a series of samples of one clock through one path.
+///
+/// Order of checks: an error return, a zero reading (unless the bracket itself contains 0, as a
+/// just-started CPU-time clock can), the widened bracket, then monotonicity across the series.
+pub fn judge(samples: &[Sample], tol: Tolerance) -> Verdict {
+    let mut worst: Nanos = 0;
+    let mut prev: Option<Nanos> = None;
+    for s in samples {
+        if s.ret != 0 {
+            return Verdict::Error { ret: s.ret };
+        }
+        if s.value == 0 && s.before > 0 {
+            return Verdict::Zero;
+        }
+        // Truncating clocks read up to one resolution behind the syscall's finer reading; nothing
+        // legitimately reads ahead of the syscall after it.
+        let lo = s.before - tol.resolution;
+        let hi = s.after + tol.resolution;
+        if s.value < lo {
+            return Verdict::OutOfBracket {
+                delta: clamp(s.value - s.before),
+            };
+        }
+        if s.value > hi {
+            return Verdict::OutOfBracket {
+                delta: clamp(s.value - s.after),
+            };
+        }
+        let outside = (s.before - s.value).max(s.value - s.after).max(0);
+        worst = worst.max(outside);
+        if let Some(p) = prev {
+            if s.value < p {
+                return Verdict::Backwards {
+                    by: clamp(p - s.value),
+                };
+            }
+        }
+        prev = Some(s.value);
+    }
+    Verdict::Agrees {
+        worst: clamp(worst),
+    }
+}
+
+/// Judge an exact function (`clock_getres`, `getcpu`): every reading equals the syscall's.
+pub fn judge_exact(pairs: &[(i64, i64, i64)]) -> Verdict {
+    for &(expected, got, ret) in pairs {
+        if ret != 0 {
+            return Verdict::Error { ret };
+        }
+        if expected != got {
+            return Verdict::Mismatch { expected, got };
+        }
+    }
+    Verdict::Agrees { worst: 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(before: Nanos, value: Nanos, after: Nanos) -> Sample {
+        Sample {
+            before,
+            value,
+            after,
+            ret: 0,
+        }
+    }
+    const NS: Tolerance = Tolerance { resolution: 1 };
+    const T: Nanos = 1_700_000_000 * NS_PER_SEC;
+
+    #[test]
+    fn edges_of_the_bracket() {
+        assert_eq!(judge(&[s(T, T, T)], NS), Verdict::Agrees { worst: 0 });
+        assert_eq!(
+            judge(&[s(T, T + 5, T + 5)], NS),
+            Verdict::Agrees { worst: 0 }
+        );
+        // One resolution outside is tolerated and reported; two are not.
+        assert_eq!(
+            judge(&[s(T, T - 1, T + 5)], NS),
+            Verdict::Agrees { worst: 1 }
+        );
+        assert_eq!(
+            judge(&[s(T, T - 2, T + 5)], NS),
+            Verdict::OutOfBracket { delta: -2 }
+        );
+        assert_eq!(
+            judge(&[s(T, T + 7, T + 5)], NS),
+            Verdict::OutOfBracket { delta: 2 }
+        );
+    }
+
+    #[test]
+    fn zero_backwards_and_errors() {
+        assert_eq!(judge(&[s(T, 0, T)], NS), Verdict::Zero);
+        // A CPU-time clock can legitimately read 0 right after start: its bracket contains 0.
+        assert_eq!(judge(&[s(0, 0, 10)], NS), Verdict::Agrees { worst: 0 });
+        assert_eq!(
+            judge(&[s(T, T + 10, T + 20), s(T, T + 5, T + 20)], NS),
+            Verdict::Backwards { by: 5 }
+        );
+        let mut e = s(T, T, T);
+        e.ret = -22;
+        assert_eq!(judge(&[e], NS), Verdict::Error { ret: -22 });
+        // Fifty years off and ten milliseconds off are both caught.
+        assert!(matches!(
+            judge(&[s(T, T - 50 * 365 * 86400 * NS_PER_SEC, T)], NS),
+            Verdict::OutOfBracket { .. }
+        ));
+        assert!(matches!(
+            judge(&[s(T, T + 10_000_000, T + 1000)], NS),
+            Verdict::OutOfBracket { .. }
+        ));
+    }
+
+    #[test]
+    fn coarse_clock_jitter_within_a_tick() {
+        // A coarse clock (4 ms ticks) read between two fine syscall readings: the coarse value trails
+        // by up to one tick.
+        let tick = Tolerance {
+            resolution: 4_000_000,
+        };
+        assert!(judge(&[s(T + 3_999_999, T, T + 4_000_100)], tick).agrees());
+        assert!(!judge(&[s(T + 8_000_001, T, T + 8_000_100)], tick).agrees());
+    }
+
+    #[test]
+    fn exact_functions() {
+        assert_eq!(
+            judge_exact(&[(1, 1, 0), (4_000_000, 4_000_000, 0)]),
+            Verdict::Agrees { worst: 0 }
+        );
+        assert_eq!(
+            judge_exact(&[(1, 0, 0)]),
+            Verdict::Mismatch {
+                expected: 1,
+                got: 0
+            }
+        );
+    }
+
+    #[test]
+    fn worst_of_verdicts() {
+        let a = Verdict::Agrees { worst: 3 };
+        assert_eq!(
+            a.worst(Verdict::Agrees { worst: 7 }),
+            Verdict::Agrees { worst: 7 }
+        );
+        assert_eq!(a.worst(Verdict::Zero), Verdict::Zero);
+        assert_eq!(
+            Verdict::Crashed { signal: 11 }.worst(Verdict::Zero),
+            Verdict::Crashed { signal: 11 }
+        );
+        assert_eq!(Verdict::NotExercised.worst(a), a);
+    }
+}
