@@ -17,6 +17,8 @@
 
 #![allow(unsafe_code)]
 
+pub mod lab;
+
 use crate::layout::{Layout, MapsError, Role};
 use std::fmt;
 

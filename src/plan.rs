@@ -361,6 +361,7 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
                         .is_some_and(|r| r.offset == s.offset && r.size == s.size)
                 })
         }
+        RemapRule::Never => false,
         RemapRule::Criu => {
             // vdso size, known symbols' offsets (absent in both counts as equal), vvar size and order.
             let known_equal = policy.known.is_none_or(|list| {

@@ -17,6 +17,9 @@ pub enum RemapRule {
     /// CRIU's check: the `[vdso]` sizes are equal, every *known* symbol has the same offset in both (or
     /// is absent from both), and the `[vvar]` sizes and the vvar/vdso order are equal.
     Criu,
+    /// Never remap: always proxy (what CRIU's fault injection `FI_VDSO_TRAMPOLINES` forces; the live
+    /// lab uses it to exercise trampolines on identical images).
+    Never,
 }
 
 /// What a restorer does for a dumped entry point the runtime image does not export.
@@ -204,8 +207,17 @@ pub const CRIU_4_1: Policy = Policy {
     vclock_aware: true,
 };
 
+/// `strict`, but always proxying: the live lab's `proxied` and `chained` paths.
+pub const STRICT_PROXY: Policy = Policy {
+    name: "strict-proxy",
+    provenance:
+        "vdso-lab: strict, but never remapping (like CRIU's FI_VDSO_TRAMPOLINES fault injection)",
+    remap: RemapRule::Never,
+    ..STRICT
+};
+
 /// Every policy, `strict` first.
-pub const ALL: [&Policy; 4] = [&STRICT, &CRIU_3_19, &CRIU_4_0, &CRIU_4_1];
+pub const ALL: [&Policy; 5] = [&STRICT, &STRICT_PROXY, &CRIU_3_19, &CRIU_4_0, &CRIU_4_1];
 
 pub fn by_name(name: &str) -> Option<&'static Policy> {
     ALL.into_iter().find(|p| p.name == name)

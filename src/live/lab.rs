@@ -1,0 +1,1013 @@
+//! The live lab: every restore call path run against the real syscalls, each experiment in a forked
+//! child with a time limit, so a crash or a hang becomes a verdict and the runner goes on.
+//!
+//! Paths ([`CallPath`]):
+//!
+//! * `syscall` — the raw syscall against itself (the reference; it must agree trivially);
+//! * `libc` — the C library's wrappers (which use the vDSO);
+//! * `direct` — the live vDSO's entry points where the kernel mapped them;
+//! * `remapped` — in the child, every special mapping (`[vvar]`, `[vvar_vclock]`, `[vdso]`) is moved
+//!   together with `mremap` to a new place, distances kept, as a remap-in-place restore does;
+//! * `proxied` — a copy of the live image (the "dumped" one) at a fresh address, with zero-filled pages
+//!   where its data pages were (CRIU restores the dumped `[vvar]` that way) and the `strict` planner's
+//!   trampolines into the live vDSO;
+//! * `chained` — two hops of that: copy A → copy B → live;
+//! * `stale` — the seed bug on purpose: a copy proxied under a CRIU-like policy that leaves the entry
+//!   `time()` uses unredirected, so that entry runs old code against the zero pages.
+//!
+//! Children only do async-signal-safe work: everything they need (addresses, buffers, the clock list) is
+//! prepared by the parent; they call the entry points, make raw syscalls, write a fixed-size record
+//! array to a pipe and `_exit`. That keeps them correct when the parent is multi-threaded (`cargo test`).
+
+use super::LiveVdso;
+use crate::arch::Arch;
+use crate::image::Image;
+use crate::layout::{Layout, Mapping, Role};
+use crate::plan::{plan, Decision, Plan, Side};
+use crate::policy::{Policy, STRICT_PROXY};
+use crate::verify::{judge, judge_exact, Nanos, Sample, Tolerance, Verdict, NS_PER_SEC};
+use std::fmt;
+
+/// A way of reaching a vDSO function after (or instead of) a restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallPath {
+    Syscall,
+    Libc,
+    Direct,
+    /// Remapped, with the n-th displacement (different page-aligned distances).
+    Remapped(u8),
+    Proxied,
+    Chained,
+    Stale,
+}
+
+impl CallPath {
+    pub fn name(self) -> String {
+        match self {
+            CallPath::Syscall => "syscall".into(),
+            CallPath::Libc => "libc".into(),
+            CallPath::Direct => "direct".into(),
+            CallPath::Remapped(n) => format!("remapped#{n}"),
+            CallPath::Proxied => "proxied".into(),
+            CallPath::Chained => "chained".into(),
+            CallPath::Stale => "stale".into(),
+        }
+    }
+}
+
+/// A vDSO function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Func {
+    ClockGettime,
+    Gettimeofday,
+    Time,
+    ClockGetres,
+    Getcpu,
+}
+
+impl Func {
+    pub const ALL: [Func; 5] = [
+        Func::ClockGettime,
+        Func::Gettimeofday,
+        Func::Time,
+        Func::ClockGetres,
+        Func::Getcpu,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::ClockGettime => "clock_gettime",
+            Func::Gettimeofday => "gettimeofday",
+            Func::Time => "time",
+            Func::ClockGetres => "clock_getres",
+            Func::Getcpu => "getcpu",
+        }
+    }
+    /// The symbol names the function is exported as (x86 and the generic vDSO, then arm64/ppc/s390).
+    fn symbols(self) -> [&'static str; 2] {
+        match self {
+            Func::ClockGettime => ["__vdso_clock_gettime", "__kernel_clock_gettime"],
+            Func::Gettimeofday => ["__vdso_gettimeofday", "__kernel_gettimeofday"],
+            Func::Time => ["__vdso_time", "__kernel_time"],
+            Func::ClockGetres => ["__vdso_clock_getres", "__kernel_clock_getres"],
+            Func::Getcpu => ["__vdso_getcpu", "__kernel_getcpu"],
+        }
+    }
+    fn takes_clock(self) -> bool {
+        matches!(self, Func::ClockGettime | Func::ClockGetres)
+    }
+}
+
+/// Clock ids tried; the ones `clock_getres` accepts are used (CLOCK_REALTIME .. CLOCK_TAI).
+const CLOCK_IDS: [i32; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+
+/// Human name of a clock id.
+pub fn clock_name(id: i32) -> &'static str {
+    match id {
+        0 => "REALTIME",
+        1 => "MONOTONIC",
+        2 => "PROCESS_CPUTIME",
+        3 => "THREAD_CPUTIME",
+        4 => "MONOTONIC_RAW",
+        5 => "REALTIME_COARSE",
+        6 => "MONOTONIC_COARSE",
+        7 => "BOOTTIME",
+        8 => "REALTIME_ALARM",
+        9 => "BOOTTIME_ALARM",
+        11 => "TAI",
+        _ => "?",
+    }
+}
+
+/// Samples per experiment.
+const SAMPLES: usize = 8;
+/// How long a child may run before it is killed: generous next to the microseconds an experiment
+/// takes, short enough that a hung path costs little.
+const CHILD_TIMEOUT_MS: i32 = 2000;
+
+/// One experiment's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    pub path: CallPath,
+    pub func: Func,
+    /// The clock id for clock functions.
+    pub clock: Option<i32>,
+    pub verdict: Verdict,
+    pub samples: usize,
+}
+
+/// Why the lab cannot run.
+#[derive(Debug)]
+pub enum LabError {
+    Parse(crate::image::ParseError),
+    Map(&'static str, std::io::Error),
+    Plan(String),
+}
+
+impl fmt::Display for LabError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LabError::Parse(e) => write!(f, "the live vDSO does not parse: {e}"),
+            LabError::Map(what, e) => write!(f, "{what}: {e}"),
+            LabError::Plan(e) => write!(f, "{e}"),
+        }
+    }
+}
+impl std::error::Error for LabError {}
+
+/// An anonymous mapping owned by the lab (unmapped on drop).
+struct Area {
+    start: usize,
+    len: usize,
+}
+
+impl Area {
+    /// Map `len` bytes of zeroed memory, preferably near `hint` (so short jumps reach the live vDSO).
+    fn new(len: usize, hint: usize) -> Result<Area, LabError> {
+        // SAFETY: an anonymous private mapping with no fixed address cannot replace existing mappings;
+        // the hint is only a hint. The result is checked against MAP_FAILED.
+        let p = unsafe {
+            libc::mmap(
+                hint as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(LabError::Map("mmap", std::io::Error::last_os_error()));
+        }
+        Ok(Area {
+            start: p as usize,
+            len,
+        })
+    }
+
+    /// Copy `bytes` to offset `at` (while the area is still writable).
+    fn write(&mut self, at: usize, bytes: &[u8]) {
+        assert!(at + bytes.len() <= self.len, "write inside the area");
+        // SAFETY: [start, start + len) is our own read-write mapping and the range was checked above;
+        // `bytes` cannot overlap it (it lives in Rust-owned memory).
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), (self.start + at) as *mut u8, bytes.len())
+        };
+    }
+
+    /// Set the protection of `[at, at + len)` (page-aligned).
+    fn protect(&self, at: usize, len: usize, prot: libc::c_int) -> Result<(), LabError> {
+        // SAFETY: the range lies inside our own mapping (callers pass page-aligned sub-ranges); changing
+        // its protection affects no other memory.
+        let r = unsafe { libc::mprotect((self.start + at) as *mut libc::c_void, len, prot) };
+        if r != 0 {
+            return Err(LabError::Map("mprotect", std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Area {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours and nothing references it once the lab is dropped.
+        unsafe { libc::munmap(self.start as *mut libc::c_void, self.len) };
+    }
+}
+
+/// A dumped copy of the live image placed in its own area: zero pages where its data pages were, the
+/// (patched) code after them.
+struct Copy {
+    /// Owns the mapping (unmapped on drop).
+    _area: Area,
+    /// Address of the copy's `[vdso]`.
+    base: u64,
+    layout: Layout,
+}
+
+/// The live lab: the live vDSO, its entry points, and the prepared copies for the proxied, chained and
+/// stale paths.
+pub struct Lab {
+    pub live: LiveVdso,
+    pub arch: Option<Arch>,
+    /// Live entry offsets per function (None: not exported).
+    entries: [Option<u64>; 5],
+    proxied: Option<Copy>,
+    chained: Option<(Copy, Copy)>,
+    stale: Option<Copy>,
+    /// The plans that built the copies (for reports).
+    pub plans: Vec<(String, Plan)>,
+    clocks: Vec<(i32, Nanos)>,
+}
+
+/// The x86 entry list of CRIU v3.19 without `__vdso_time`: on x86-64 that leaves `time()` stale the way
+/// CRIU v3.19 left `__vdso_clock_gettime64` stale on i386 (the `vdso01` failure, issue #2390).
+const CRIU_LIKE_WITHOUT_TIME: &[&str] = &[
+    "__vdso_clock_gettime",
+    "__vdso_getcpu",
+    "__vdso_gettimeofday",
+    "__kernel_sigreturn",
+    "__kernel_rt_sigreturn",
+    "__kernel_clock_gettime",
+    "__kernel_gettimeofday",
+    "__kernel_clock_getres",
+    "__vdso_clock_getres",
+];
+
+fn criu_like_without_time(_: Arch) -> &'static [&'static str] {
+    CRIU_LIKE_WITHOUT_TIME
+}
+
+/// The policy of the `stale` path.
+/// Proxying is forced (as CRIU's `FI_VDSO_TRAMPOLINES` does: the copy is of this very kernel, which a
+/// CRIU-style check would otherwise remap) and `[vvar_vclock]` is understood (as from CRIU 4.1), so that
+/// the one unknown entry is the only difference from a working restore.
+pub const STALE_POLICY: Policy = Policy {
+    name: "criu-like-without-time",
+    provenance: "CRIU's x86 list less __vdso_time, proxy forced: time() left unredirected, as clock_gettime64 was on i386",
+    known: Some(criu_like_without_time),
+    remap: crate::policy::RemapRule::Never,
+    vclock_aware: true,
+    ..crate::policy::CRIU_4_1
+};
+
+impl Lab {
+    /// Prepare the lab on this process's vDSO. `Ok(None)`: there is no vDSO (skipped).
+    pub fn new() -> Result<Option<Lab>, LabError> {
+        let live = match super::read() {
+            Ok(Some(l)) => l,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(LabError::Plan(e.to_string())),
+        };
+        let (arch, entries) = {
+            let img = Image::parse(&live.bytes).map_err(LabError::Parse)?;
+            let mut entries = [None; 5];
+            for (k, f) in Func::ALL.iter().enumerate() {
+                entries[k] = f
+                    .symbols()
+                    .iter()
+                    .find_map(|n| img.functions().find(|s| s.name == *n))
+                    .and_then(|s| s.offset);
+            }
+            (Arch::of(&img), entries)
+        };
+        let clocks = CLOCK_IDS
+            .iter()
+            .filter_map(|&c| {
+                let mut ts = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: a raw clock_getres syscall writing one timespec we own.
+                let r = unsafe { libc::syscall(libc::SYS_clock_getres, c, &mut ts) };
+                (r == 0).then_some((c, ts.tv_sec as Nanos * NS_PER_SEC + ts.tv_nsec as Nanos))
+            })
+            .collect();
+        let mut lab = Lab {
+            live,
+            arch,
+            entries,
+            proxied: None,
+            chained: None,
+            stale: None,
+            plans: Vec::new(),
+            clocks,
+        };
+        if arch.is_some_and(|a| a.modelled()) {
+            let runtime = lab.live_side_layout();
+            lab.proxied = Some(lab.copy_onto(&runtime, &STRICT_PROXY, "proxied")?);
+            let b = lab.copy_onto(&runtime, &STRICT_PROXY, "chained: B -> live")?;
+            let a = lab.copy_onto(&b.layout, &STRICT_PROXY, "chained: A -> B")?;
+            lab.chained = Some((a, b));
+            lab.stale = Some(lab.copy_onto(&runtime, &STALE_POLICY, "stale")?);
+        }
+        Ok(Some(lab))
+    }
+
+    fn live_side_layout(&self) -> Layout {
+        self.live.layout.clone()
+    }
+
+    /// Place a copy of the live image (a "dumped" image of this very kernel) in a fresh area near the
+    /// live vDSO, its data pages zero-filled, with the trampolines `policy` plans towards `runtime` (a
+    /// layout whose `[vdso]` holds either the live image or another copy).
+    fn copy_onto(
+        &mut self,
+        runtime: &Layout,
+        policy: &Policy,
+        what: &str,
+    ) -> Result<Copy, LabError> {
+        let movable: Vec<Mapping> = self.live.layout.movable().copied().collect();
+        let (Some(first), Some(vdso)) = (movable.first(), self.live.layout.get(Role::Vdso)) else {
+            return Err(LabError::Plan("no [vdso] in /proc/self/maps".into()));
+        };
+        let first_start = first.start;
+        let total = movable.iter().map(|m| m.end).max().unwrap_or(0) - first_start;
+        // Ask for an address 256 MiB below the live mappings so 5-byte jumps reach (±2 GiB).
+        let hint = first_start.saturating_sub(256 << 20) as usize;
+        let mut area = Area::new(total as usize, hint)?;
+        let shift = (area.start as u64).wrapping_sub(first_start);
+        let layout = self.live.layout.shifted(shift as i64);
+        let base = vdso.start.wrapping_add(shift);
+        let code_at = (vdso.start - first_start) as usize;
+
+        let img = Image::parse(&self.live.bytes).map_err(LabError::Parse)?;
+        let runtime_img_bytes = &self.live.bytes;
+        let rimg = Image::parse(runtime_img_bytes).map_err(LabError::Parse)?;
+        let p = plan(
+            &Side {
+                image: &img,
+                layout: layout.clone(),
+            },
+            &Side {
+                image: &rimg,
+                layout: runtime.clone(),
+            },
+            policy,
+        );
+        if p.decision == Decision::Refused {
+            return Err(LabError::Plan(format!("{what}: the plan was refused")));
+        }
+        let mut bytes = self.live.bytes.clone();
+        crate::plan::apply(&p, &mut bytes);
+        area.write(code_at, &bytes);
+        // Data pages stay zero and read-only (as CRIU restores the never-dumped [vvar]); code R+X.
+        area.protect(0, code_at, libc::PROT_READ)?;
+        area.protect(code_at, bytes.len(), libc::PROT_READ | libc::PROT_EXEC)?;
+        self.plans.push((what.to_string(), p));
+        Ok(Copy {
+            _area: area,
+            base,
+            layout,
+        })
+    }
+
+    /// The clocks this kernel accepts, with their resolutions.
+    pub fn clocks(&self) -> &[(i32, Nanos)] {
+        &self.clocks
+    }
+
+    /// Every path available here.
+    pub fn paths(&self) -> Vec<CallPath> {
+        let mut v = vec![CallPath::Syscall, CallPath::Libc, CallPath::Direct];
+        v.extend([
+            CallPath::Remapped(0),
+            CallPath::Remapped(1),
+            CallPath::Remapped(2),
+        ]);
+        if self.proxied.is_some() {
+            v.push(CallPath::Proxied);
+        }
+        if self.chained.is_some() {
+            v.push(CallPath::Chained);
+        }
+        if self.stale.is_some() {
+            v.push(CallPath::Stale);
+        }
+        v
+    }
+
+    /// Run every path × function × clock.
+    pub fn run_all(&self) -> Vec<Outcome> {
+        let mut out = Vec::new();
+        for path in self.paths() {
+            for f in Func::ALL {
+                if f.takes_clock() {
+                    for &(c, _) in &self.clocks {
+                        out.push(self.run(path, f, Some(c)));
+                    }
+                } else {
+                    out.push(self.run(path, f, None));
+                }
+            }
+        }
+        out
+    }
+
+    /// Entry address of `f` on `path` (for the vDSO-based paths that do not move anything).
+    fn entry(&self, path: CallPath, f: Func) -> Option<u64> {
+        let off = self.entries[Func::ALL.iter().position(|x| *x == f)?]?;
+        let base = match path {
+            CallPath::Direct | CallPath::Remapped(_) => self.live.base,
+            CallPath::Proxied => self.proxied.as_ref()?.base,
+            CallPath::Chained => self.chained.as_ref()?.0.base,
+            CallPath::Stale => self.stale.as_ref()?.base,
+            CallPath::Syscall | CallPath::Libc => return Some(0),
+        };
+        Some(base + off)
+    }
+
+    /// Run one experiment in a forked child and judge it.
+    pub fn run(&self, path: CallPath, f: Func, clock: Option<i32>) -> Outcome {
+        let outcome = |verdict, samples| Outcome {
+            path,
+            func: f,
+            clock,
+            verdict,
+            samples,
+        };
+        let Some(entry) = self.entry(path, f) else {
+            return outcome(Verdict::NotExercised, 0);
+        };
+        let job = Job {
+            path,
+            func: f,
+            clock: clock.unwrap_or(0),
+            entry,
+            remap: match path {
+                CallPath::Remapped(n) => self.remap_plan(n),
+                _ => RemapJob::default(),
+            },
+            vdso_base: self.live.base,
+        };
+        match run_in_child(&job) {
+            Err(v) => outcome(v, 0),
+            Ok(recs) => {
+                let res = clock
+                    .and_then(|c| self.clocks.iter().find(|(id, _)| *id == c))
+                    .map_or(1, |(_, r)| *r);
+                outcome(judge_records(f, &recs, res), recs.len())
+            }
+        }
+    }
+
+    /// Run `f` by calling `entry` directly in a child (an arbitrary address: tests use it to show that a
+    /// path that crashes becomes a verdict and the runner goes on).
+    pub fn run_entry(&self, entry: u64, f: Func, clock: Option<i32>) -> Outcome {
+        let job = Job {
+            path: CallPath::Direct,
+            func: f,
+            clock: clock.unwrap_or(0),
+            entry,
+            remap: RemapJob::default(),
+            vdso_base: self.live.base,
+        };
+        let verdict = match run_in_child(&job) {
+            Err(v) => v,
+            Ok(recs) => judge_records(f, &recs, 1),
+        };
+        Outcome {
+            path: CallPath::Direct,
+            func: f,
+            clock,
+            verdict,
+            samples: SAMPLES,
+        }
+    }
+
+    /// `time()` read once through `path` in a child, with the syscall's reading just before: (path, syscall).
+    pub fn time_via(&self, path: CallPath) -> Result<(i64, i64), Verdict> {
+        let entry = self.entry(path, Func::Time).ok_or(Verdict::NotExercised)?;
+        let job = Job {
+            path,
+            func: Func::Time,
+            clock: 0,
+            entry,
+            remap: match path {
+                CallPath::Remapped(n) => self.remap_plan(n),
+                _ => RemapJob::default(),
+            },
+            vdso_base: self.live.base,
+        };
+        let recs = run_in_child(&job)?;
+        recs.first()
+            .map(|r| (r[2], r[0]))
+            .ok_or(Verdict::Error { ret: -1 })
+    }
+
+    /// What the child of a remapped path moves: the movable mappings, and a hint for where.
+    fn remap_plan(&self, n: u8) -> RemapJob {
+        let mut j = RemapJob::default();
+        let movable: Vec<&Mapping> = self.live.layout.movable().collect();
+        let Some(first) = movable.first() else {
+            return j;
+        };
+        for (k, m) in movable.iter().enumerate().take(j.maps.len()) {
+            j.maps[k] = (m.start, m.len());
+        }
+        j.count = movable.len().min(j.maps.len());
+        j.total = movable.iter().map(|m| m.end).max().unwrap_or(0) - first.start;
+        j.first = first.start;
+        // Displacements: 1 GiB below, 64 MiB below, wherever the kernel puts a fresh mapping, and for
+        // n >= 3 n * 2 MiB + n pages below (page-aligned, never a multiple of a larger alignment).
+        j.hint = match n {
+            0 => first.start.saturating_sub(1 << 30),
+            1 => first.start.saturating_sub(64 << 20),
+            2 => 0,
+            n => first
+                .start
+                .saturating_sub(u64::from(n) * ((2 << 20) + 4096)),
+        };
+        j
+    }
+}
+
+/// What a remapped child does (fixed size: children must not allocate).
+#[derive(Debug, Clone, Copy, Default)]
+struct RemapJob {
+    maps: [(u64, u64); 4],
+    count: usize,
+    total: u64,
+    first: u64,
+    hint: u64,
+}
+
+/// One experiment as the child sees it.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    path: CallPath,
+    func: Func,
+    clock: i32,
+    entry: u64,
+    remap: RemapJob,
+    vdso_base: u64,
+}
+
+/// One raw sample: [before_s, before_ns, value_s, value_ns, after_s, after_ns, ret, exact_expected,
+/// exact_got].
+type Rec = [i64; 9];
+
+/// The child's report: a status word (0, or a negative errno from setup) and the samples.
+#[repr(C)]
+struct Report {
+    status: i64,
+    n: i64,
+    recs: [Rec; SAMPLES],
+}
+
+fn judge_records(f: Func, recs: &[Rec], resolution: Nanos) -> Verdict {
+    let ns = |s: i64, n: i64| s as Nanos * NS_PER_SEC + n as Nanos;
+    match f {
+        Func::ClockGetres | Func::Getcpu => {
+            let pairs: Vec<(i64, i64, i64)> = recs.iter().map(|r| (r[7], r[8], r[6])).collect();
+            judge_exact(&pairs)
+        }
+        _ => {
+            let samples: Vec<Sample> = recs
+                .iter()
+                .map(|r| Sample {
+                    before: ns(r[0], r[1]),
+                    value: ns(r[2], r[3]),
+                    after: ns(r[4], r[5]),
+                    ret: r[6],
+                })
+                .collect();
+            let resolution = match f {
+                Func::Time => NS_PER_SEC,
+                Func::Gettimeofday => 1000,
+                _ => resolution,
+            };
+            judge(&samples, Tolerance { resolution })
+        }
+    }
+}
+
+type ClockFn = extern "C" fn(libc::clockid_t, *mut libc::timespec) -> libc::c_int;
+type GtodFn = extern "C" fn(*mut libc::timeval, *mut libc::c_void) -> libc::c_int;
+type TimeFn = extern "C" fn(*mut libc::time_t) -> libc::time_t;
+type GetcpuFn =
+    extern "C" fn(*mut libc::c_uint, *mut libc::c_uint, *mut libc::c_void) -> libc::c_int;
+
+/// Fork, run `job` in the child, collect its report. `Err` carries the verdict for a child that
+/// crashed, hung or failed to set up.
+fn run_in_child(job: &Job) -> Result<Vec<Rec>, Verdict> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into our array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Verdict::Error { ret: -1 });
+    }
+    // SAFETY: fork in a possibly multi-threaded process; the child only runs `child_main`, which does
+    // async-signal-safe work (raw syscalls, calls into vDSO code, writes to a pipe, _exit) on memory
+    // prepared before the fork, and never returns.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        // SAFETY: closing our own descriptors.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        return Err(Verdict::Error { ret: -1 });
+    }
+    if pid == 0 {
+        // SAFETY: see above; `child_main` ends in _exit.
+        unsafe { child_main(job, fds[1]) }
+    }
+    // SAFETY: closing the parent's copy of the write end, which we own.
+    unsafe { libc::close(fds[1]) };
+    let mut report = Report {
+        status: 0,
+        n: 0,
+        recs: [[0; 9]; SAMPLES],
+    };
+    let size = std::mem::size_of::<Report>();
+    let mut got = 0usize;
+    let mut timed_out = false;
+    while got < size {
+        let mut pfd = libc::pollfd {
+            fd: fds[0],
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll on one descriptor we own.
+        let r = unsafe { libc::poll(&mut pfd, 1, CHILD_TIMEOUT_MS) };
+        if r == 0 {
+            timed_out = true;
+            break;
+        }
+        if r < 0 {
+            break;
+        }
+        // SAFETY: reading into the remaining bytes of our own `report` (a plain repr(C) struct of
+        // integers, valid for any bit pattern).
+        let n = unsafe {
+            libc::read(
+                fds[0],
+                (&mut report as *mut Report as *mut u8).add(got) as *mut libc::c_void,
+                size - got,
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        got += n as usize;
+    }
+    // SAFETY: closing our read end; killing and reaping our own child.
+    let status = unsafe {
+        libc::close(fds[0]);
+        if timed_out {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        let mut st = 0;
+        libc::waitpid(pid, &mut st, 0);
+        st
+    };
+    if timed_out {
+        return Err(Verdict::TimedOut);
+    }
+    if libc::WIFSIGNALED(status) {
+        return Err(Verdict::Crashed {
+            signal: libc::WTERMSIG(status),
+        });
+    }
+    if got < size || report.status != 0 {
+        return Err(Verdict::Error {
+            ret: if report.status != 0 {
+                report.status
+            } else {
+                -1
+            },
+        });
+    }
+    let n = (report.n.max(0) as usize).min(SAMPLES);
+    Ok(report.recs[..n].to_vec())
+}
+
+/// The child: set up the path (remap), take the samples, report, `_exit`. Async-signal-safe only.
+///
+/// # Safety
+///
+/// Must run in a freshly forked child; `job.entry` must be the address of the vDSO function `job.func`
+/// on `job.path` (or 0 for the syscall and libc paths).
+unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
+    let mut report = Report {
+        status: 0,
+        n: 0,
+        recs: [[0; 9]; SAMPLES],
+    };
+    let mut entry = job.entry;
+    if let CallPath::Remapped(_) = job.path {
+        match remap_all(&job.remap) {
+            Ok(new_first) => {
+                entry = entry.wrapping_sub(job.remap.first).wrapping_add(new_first);
+                let _ = job.vdso_base;
+            }
+            Err(e) => report.status = -e,
+        }
+    }
+    if job.func == Func::Getcpu {
+        // Pin to the CPU we are on, so the path and the syscall must agree exactly.
+        let (mut cpu, mut node) = (0u32, 0u32);
+        // SAFETY: raw getcpu/sched_setaffinity syscalls on our own variables and a stack cpu_set_t.
+        unsafe {
+            libc::syscall(libc::SYS_getcpu, &mut cpu, &mut node, 0usize);
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu as usize, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
+    }
+    if report.status == 0 {
+        for k in 0..SAMPLES {
+            // SAFETY: `entry` is the function's address on this path (see the function's contract).
+            report.recs[k] = unsafe { sample(job, entry) };
+            report.n += 1;
+        }
+    }
+    let bytes = std::mem::size_of::<Report>();
+    let mut off = 0;
+    while off < bytes {
+        // SAFETY: writing our own plain-integer struct to the pipe.
+        let n = unsafe {
+            libc::write(
+                fd,
+                (&report as *const Report as *const u8).add(off) as *const libc::c_void,
+                bytes - off,
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        off += n as usize;
+    }
+    // SAFETY: terminate the child without running the parent's atexit handlers or destructors.
+    unsafe { libc::_exit(0) }
+}
+
+/// Move every special mapping together to a fresh place; returns the new address of the first one.
+///
+/// # Safety
+///
+/// Child only: the calling process loses its special mappings at their old addresses.
+unsafe fn remap_all(r: &RemapJob) -> Result<u64, i64> {
+    // Reserve a hole big enough, then move each mapping into it at its old distance.
+    // SAFETY: anonymous, non-fixed reservation.
+    let hole = unsafe {
+        libc::mmap(
+            r.hint as *mut libc::c_void,
+            r.total as usize,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if hole == libc::MAP_FAILED {
+        return Err(i64::from(errno()));
+    }
+    let new_first = hole as u64;
+    for &(start, len) in &r.maps[..r.count] {
+        let to = new_first + (start - r.first);
+        // SAFETY: moving one special mapping of this (child) process onto our own reservation.
+        let p = unsafe {
+            libc::mremap(
+                start as *mut libc::c_void,
+                len as usize,
+                len as usize,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                to as *mut libc::c_void,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(i64::from(errno()));
+        }
+    }
+    Ok(new_first)
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(1)
+}
+
+fn ts_now(clock: i32) -> libc::timespec {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: raw syscall writing one timespec we own.
+    unsafe { libc::syscall(libc::SYS_clock_gettime, clock, &mut ts) };
+    ts
+}
+
+/// One bracketed sample of `job.func` through `entry`.
+///
+/// # Safety
+///
+/// `entry` must be the function's address on `job.path` (ignored for the syscall and libc paths).
+unsafe fn sample(job: &Job, entry: u64) -> Rec {
+    let mut r: Rec = [0; 9];
+    match job.func {
+        Func::ClockGettime => {
+            let b = ts_now(job.clock);
+            let mut v = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            let ret = match job.path {
+                CallPath::Syscall => {
+                    // SAFETY: raw syscall into our timespec.
+                    unsafe { libc::syscall(libc::SYS_clock_gettime, job.clock, &mut v) as i32 }
+                }
+                // SAFETY: libc's wrapper into our timespec.
+                CallPath::Libc => unsafe { libc::clock_gettime(job.clock, &mut v) },
+                _ => {
+                    // SAFETY: `entry` is clock_gettime's entry point on this path.
+                    let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
+                    f(job.clock, &mut v)
+                }
+            };
+            let a = ts_now(job.clock);
+            r = [
+                b.tv_sec, b.tv_nsec, v.tv_sec, v.tv_nsec, a.tv_sec, a.tv_nsec, ret as i64, 0, 0,
+            ];
+        }
+        Func::Gettimeofday => {
+            let gtod = |tv: &mut libc::timeval| {
+                // SAFETY: raw syscall into our timeval.
+                unsafe { libc::syscall(libc::SYS_gettimeofday, tv as *mut libc::timeval, 0usize) };
+            };
+            let zero = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            };
+            let (mut b, mut v, mut a) = (zero, zero, zero);
+            gtod(&mut b);
+            let ret = match job.path {
+                CallPath::Syscall => {
+                    // SAFETY: raw syscall into our timeval.
+                    unsafe { libc::syscall(libc::SYS_gettimeofday, &mut v, 0usize) as i32 }
+                }
+                // SAFETY: libc's wrapper into our timeval.
+                CallPath::Libc => unsafe { libc::gettimeofday(&mut v, std::ptr::null_mut()) },
+                _ => {
+                    // SAFETY: `entry` is gettimeofday's entry point on this path.
+                    let f: GtodFn = unsafe { std::mem::transmute(entry as usize) };
+                    f(&mut v, std::ptr::null_mut())
+                }
+            };
+            gtod(&mut a);
+            r = [
+                b.tv_sec,
+                b.tv_usec.wrapping_mul(1000),
+                v.tv_sec,
+                v.tv_usec.wrapping_mul(1000),
+                a.tv_sec,
+                a.tv_usec.wrapping_mul(1000),
+                ret as i64,
+                0,
+                0,
+            ];
+        }
+        Func::Time => {
+            let now = || ts_now(libc::CLOCK_REALTIME).tv_sec;
+            let b = now();
+            let v = match job.path {
+                CallPath::Syscall => now(),
+                // SAFETY: libc's time with a null argument.
+                CallPath::Libc => unsafe { libc::time(std::ptr::null_mut()) },
+                _ => {
+                    // SAFETY: `entry` is time's entry point on this path.
+                    let f: TimeFn = unsafe { std::mem::transmute(entry as usize) };
+                    f(std::ptr::null_mut())
+                }
+            };
+            let a = now();
+            r = [b, 0, v, 0, a, 0, 0, 0, 0];
+        }
+        Func::ClockGetres => {
+            let mut want = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: raw syscall into our timespec.
+            unsafe { libc::syscall(libc::SYS_clock_getres, job.clock, &mut want) };
+            let mut v = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            let ret = match job.path {
+                CallPath::Syscall => {
+                    // SAFETY: raw syscall into our timespec.
+                    unsafe { libc::syscall(libc::SYS_clock_getres, job.clock, &mut v) as i32 }
+                }
+                // SAFETY: libc's wrapper into our timespec.
+                CallPath::Libc => unsafe { libc::clock_getres(job.clock, &mut v) },
+                _ => {
+                    // SAFETY: `entry` is clock_getres's entry point on this path.
+                    let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
+                    f(job.clock, &mut v)
+                }
+            };
+            // Wrapping: a broken path may return garbage, and the child must not panic.
+            let ns =
+                |t: &libc::timespec| t.tv_sec.wrapping_mul(1_000_000_000).wrapping_add(t.tv_nsec);
+            r[6] = ret as i64;
+            r[7] = ns(&want);
+            r[8] = ns(&v);
+        }
+        Func::Getcpu => {
+            let (mut wc, mut wn) = (0u32, 0u32);
+            // SAFETY: raw getcpu syscall into our variables.
+            unsafe { libc::syscall(libc::SYS_getcpu, &mut wc, &mut wn, 0usize) };
+            let (mut c, mut n) = (0u32, 0u32);
+            let ret = match job.path {
+                CallPath::Syscall => {
+                    // SAFETY: as above.
+                    unsafe { libc::syscall(libc::SYS_getcpu, &mut c, &mut n, 0usize) as i32 }
+                }
+                CallPath::Libc => {
+                    // SAFETY: libc's sched_getcpu takes no pointers.
+                    let cpu = unsafe { libc::sched_getcpu() };
+                    c = cpu as u32;
+                    n = wn;
+                    i32::from(cpu < 0)
+                }
+                _ => {
+                    // SAFETY: `entry` is getcpu's entry point on this path.
+                    let f: GetcpuFn = unsafe { std::mem::transmute(entry as usize) };
+                    f(&mut c, &mut n, std::ptr::null_mut())
+                }
+            };
+            r[6] = ret as i64;
+            r[7] = (i64::from(wc) << 32) | i64::from(wn);
+            r[8] = (i64::from(c) << 32) | i64::from(n);
+        }
+    }
+    r
+}
+
+/// One row of the `check` table: a path and a function, over every clock.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    pub path: CallPath,
+    pub func: Func,
+    /// The worst verdict over the clocks (for an agreeing row, the largest bracket error).
+    pub verdict: Verdict,
+    pub samples: usize,
+    pub clocks: usize,
+    /// The `stale` path's `time`: the one entry left unredirected, expected to show the seed bug. Every
+    /// other row, the stale path's redirected entries included, must agree.
+    pub expected_to_fail: bool,
+}
+
+/// Fold outcomes into path × function rows, in run order.
+pub fn rows(outcomes: &[Outcome]) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::new();
+    for o in outcomes {
+        match rows
+            .iter_mut()
+            .find(|r| r.path == o.path && r.func == o.func)
+        {
+            Some(r) => {
+                r.verdict = r.verdict.worst(o.verdict);
+                r.samples += o.samples;
+                r.clocks += usize::from(o.clock.is_some());
+            }
+            None => rows.push(Row {
+                path: o.path,
+                func: o.func,
+                verdict: o.verdict,
+                samples: o.samples,
+                clocks: usize::from(o.clock.is_some()),
+                expected_to_fail: o.path == CallPath::Stale && o.func == Func::Time,
+            }),
+        }
+    }
+    rows
+}
+
+/// Did the `stale` path reproduce the seed bug: `time()` through the unredirected entry returned 0
+/// (or crashed, or disagreed)?
+pub fn stale_reproduced(rows: &[Row]) -> Option<bool> {
+    rows.iter()
+        .find(|r| r.path == CallPath::Stale && r.func == Func::Time)
+        .map(|r| !r.verdict.agrees() && r.verdict != Verdict::NotExercised)
+}
