@@ -31,6 +31,9 @@ enum Cmd {
         /// Corpus folder to replay (default: the crate's corpus/).
         #[arg(long)]
         corpus: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show what a vDSO image exports: soname, class, machine, hash tables, versions, symbols.
     Inspect {
@@ -51,6 +54,11 @@ enum Cmd {
     },
     /// List the restore policies with their provenance.
     Policies,
+    /// Reproduce a known restore bug on this kernel, then show the fix (scenarios: vdso01).
+    Repro {
+        /// The scenario: `vdso01` (CRIU zdtm static/vdso01, issue #2390: time(NULL) == 0 after restore).
+        scenario: String,
+    },
     /// Plan restoring DUMPED (checkpoint kernel's vDSO) on RUNTIME (restore kernel's): decision,
     /// trampolines with their decoded instructions, findings. Exits 1 when the plan has errors.
     Plan {
@@ -89,9 +97,10 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Check { corpus } => check(&corpus.unwrap_or_else(default_corpus)),
+        Cmd::Check { corpus, json } => check(&corpus.unwrap_or_else(default_corpus), json),
         Cmd::Inspect { file, live, json } => inspect(file.as_deref(), live, json),
         Cmd::Replay { dir } => replay(&dir.unwrap_or_else(default_corpus)),
+        Cmd::Repro { scenario } => repro(&scenario),
         Cmd::Policies => {
             for p in vdso_lab::policy::ALL {
                 println!("{:<10} {}", p.name, p.provenance);
@@ -191,7 +200,7 @@ struct Row {
     detail: String,
 }
 
-fn check(corpus: &Path) -> Result<bool, String> {
+fn check(corpus: &Path, json: bool) -> Result<bool, String> {
     let mut rows = Vec::new();
     let mut row = |what: &str, verdict: &'static str, detail: String| {
         rows.push(Row {
@@ -281,16 +290,165 @@ fn check(corpus: &Path) -> Result<bool, String> {
             ),
         );
     }
+    // The planner: every same-arch real image in the corpus restored on this kernel, under strict.
+    if let Ok(Some(l)) = live::read() {
+        if let Ok(live_img) = Image::parse(&l.bytes) {
+            let arch = vdso_lab::arch::Arch::of(&live_img);
+            let mut counts = std::collections::BTreeMap::new();
+            let mut n = 0;
+            let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("vdso_parse"))
+                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            files.sort();
+            for f in files {
+                let Ok(bytes) = std::fs::read(&f) else {
+                    continue;
+                };
+                let Ok(img) = Image::parse(&bytes) else {
+                    continue;
+                };
+                if vdso_lab::arch::Arch::of(&img) != arch || img.linux_version().is_none() {
+                    continue;
+                }
+                let (d0, _) = vdso_lab::plan::default_bases(arch);
+                let p = vdso_lab::plan::plan(
+                    &vdso_lab::plan::Side::preset(&img, d0),
+                    &vdso_lab::plan::Side {
+                        image: &live_img,
+                        layout: l.layout.clone(),
+                    },
+                    &vdso_lab::policy::STRICT,
+                );
+                *counts.entry(p.outcome().name()).or_insert(0) += 1;
+                n += 1;
+            }
+            let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            row(
+                "planner",
+                if n > 0 { "ok" } else { "skipped" },
+                format!(
+                    "{n} same-arch kernel images restored on this kernel under strict: {}",
+                    parts.join(", ")
+                ),
+            );
+        }
+    }
+
+    // The live lab.
+    let t0 = std::time::Instant::now();
+    let lab = vdso_lab::live::lab::Lab::new();
+    let mut lab_rows = Vec::new();
+    let mut lab_ok = true;
+    match &lab {
+        Ok(None) => row("call paths", "skipped", "this process has no vDSO".into()),
+        Err(e) => {
+            row("call paths", "FAIL", e.to_string());
+            lab_ok = false;
+        }
+        Ok(Some(lab)) => {
+            let outcomes = lab.run_all();
+            lab_rows = vdso_lab::live::lab::rows(&outcomes);
+            let bad: Vec<String> = lab_rows
+                .iter()
+                .filter(|r| {
+                    !r.expected_to_fail
+                        && !r.verdict.agrees()
+                        && r.verdict != vdso_lab::verify::Verdict::NotExercised
+                })
+                .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+                .collect();
+            let reproduced = vdso_lab::live::lab::stale_reproduced(&lab_rows);
+            lab_ok = bad.is_empty() && reproduced != Some(false);
+            row(
+                "call paths",
+                if bad.is_empty() { "ok" } else { "FAIL" },
+                if bad.is_empty() {
+                    format!(
+                        "{} experiments in {} ms: every restored path agrees with the syscalls",
+                        outcomes.len(),
+                        t0.elapsed().as_millis()
+                    )
+                } else {
+                    bad.join("; ")
+                },
+            );
+            row(
+                "seed bug (stale)",
+                match reproduced {
+                    Some(true) => "ok",
+                    Some(false) => "FAIL",
+                    None => "skipped",
+                },
+                match reproduced {
+                    Some(true) => "reproduced: time() through the unredirected entry read the zeroed data pages".into(),
+                    Some(false) => "not reproduced: the stale entry agreed with the syscall".into(),
+                    None => "no stale path on this architecture".into(),
+                },
+            );
+        }
+    }
     row(
-        "restore call paths",
+        "time namespaces",
         "not run",
-        "direct/remapped/proxied/chained/stale/libc experiments are not built yet".into(),
+        "the time-namespace scenario is not built yet".into(),
     );
+    let ok = rows.iter().all(|r| r.verdict != "FAIL") && lab_ok;
+    if json {
+        let v = serde_json::json!({
+            "schema": "vdso-lab.check.v1",
+            "ok": ok,
+            "checks": rows.iter().map(|r| serde_json::json!({"what": r.what, "verdict": r.verdict, "detail": r.detail})).collect::<Vec<_>>(),
+            "paths": lab_rows,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+        );
+        return Ok(ok);
+    }
     let w = rows.iter().map(|r| r.what.len()).max().unwrap_or(0);
     for r in &rows {
         println!("{:<w$}  {:<8} {}", r.what, r.verdict, r.detail);
     }
-    Ok(rows.iter().all(|r| r.verdict != "FAIL"))
+    if !lab_rows.is_empty() {
+        println!();
+        println!(
+            "{:<12} {:<14} {:>8} {:>8}  verdict (worst over clocks)",
+            "path", "function", "clocks", "samples"
+        );
+        for r in &lab_rows {
+            let note = if r.expected_to_fail {
+                if r.verdict.agrees() {
+                    "  (stale entry, expected to fail)"
+                } else {
+                    "  (expected: the seed bug)"
+                }
+            } else {
+                ""
+            };
+            println!(
+                "{:<12} {:<14} {:>8} {:>8}  {}{note}",
+                r.path.name(),
+                r.func.name(),
+                if r.clocks > 0 {
+                    r.clocks.to_string()
+                } else {
+                    "-".into()
+                },
+                r.samples,
+                r.verdict
+            );
+        }
+    }
+    println!(
+        "\n{}",
+        if ok {
+            "check: ok — every restored call path agrees with the kernel, and the stale one shows the seed bug"
+        } else {
+            "check: FAILED (see above)"
+        }
+    );
+    Ok(ok)
 }
 
 fn replay(dir: &Path) -> Result<bool, String> {
@@ -471,4 +629,68 @@ fn matrix_cmd(
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(true)
+}
+
+/// `repro vdso01`: the seed incident end to end on the live kernel.
+fn repro(scenario: &str) -> Result<bool, String> {
+    use vdso_lab::live::lab::{CallPath, Lab, STALE_POLICY};
+    if scenario != "vdso01" {
+        return Err(format!("unknown scenario `{scenario}` (known: vdso01)"));
+    }
+    let lab = Lab::new()
+        .map_err(|e| e.to_string())?
+        .ok_or("skipped: this process has no vDSO")?;
+    if !lab.paths().contains(&CallPath::Stale) {
+        return Err(format!(
+            "skipped: trampolines are not modelled for {}",
+            lab.arch.map_or("this architecture", |a| a.name())
+        ));
+    }
+    // CRIU's vdso01 compares libc time(NULL) with a direct call of the vDSO's __vdso_time, allowing 3 s.
+    const CRIU_TOLERANCE: i64 = 3;
+    let show = |label: &str, path: CallPath| -> Result<i64, String> {
+        let (libc_time, _) = lab.time_via(path).map_err(|v| format!("{label}: {v}"))?;
+        let (direct, _) = lab
+            .time_via(CallPath::Direct)
+            .map_err(|v| format!("direct: {v}"))?;
+        let delta = (direct - libc_time).abs();
+        println!("  time(NULL) through the restored image's __vdso_time entry: {libc_time}");
+        println!("  __vdso_time called directly in the runtime vDSO:           {direct}");
+        if delta > CRIU_TOLERANCE {
+            println!("  |delta| = {delta} s > {CRIU_TOLERANCE} s: \"Delta is too big\" -- the test fails");
+        } else {
+            println!("  |delta| = {delta} s <= {CRIU_TOLERANCE} s: the test passes");
+        }
+        Ok(delta)
+    };
+    println!("vdso01 (CRIU zdtm static/vdso01, issue #2390) on this kernel\n");
+    println!(
+        "1. restored under {}:\n   {}",
+        STALE_POLICY.name, STALE_POLICY.provenance
+    );
+    let bad = show("stale", CallPath::Stale)?;
+    println!("\n2. restored under strict (every exported function redirected):");
+    let good = show("proxied", CallPath::Proxied)?;
+    println!(
+        "\nWhat happened: the restorer proxied the dumped vDSO but did not know the entry time() goes\n\
+         through, so that entry kept running the old kernel's code, which reads its clock data from\n\
+         the [vvar] pages that restore brings back zero-filled; it returned 0. Redirecting every\n\
+         exported function (strict) sends it to the running kernel's vDSO and the values agree."
+    );
+    let reproduced = bad > CRIU_TOLERANCE;
+    let fixed = good <= CRIU_TOLERANCE;
+    println!(
+        "\nrepro vdso01: {} and {}",
+        if reproduced {
+            "reproduced"
+        } else {
+            "NOT reproduced"
+        },
+        if fixed {
+            "fixed under strict"
+        } else {
+            "NOT fixed under strict"
+        }
+    );
+    Ok(reproduced && fixed)
 }
