@@ -154,7 +154,13 @@ fn check_and_replay_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("corpus vdso_parse"), "{text}");
-    assert!(text.contains("restore call paths  not run"), "{text}");
+    assert!(text.contains("check: ok"), "{text}");
+    assert!(text.contains("reproduced: time()"), "{text}");
+    let out = run(&["check", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "vdso-lab.check.v1");
+    assert_eq!(v["ok"], true);
+    assert!(v["paths"].as_array().unwrap().len() >= 30);
 
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let out = run(&["replay", corpus.to_str().unwrap()]);

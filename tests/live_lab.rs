@@ -1,0 +1,82 @@
+//! The live lab on this machine's kernel: every restored call path agrees with the syscalls, the stale
+//! path reproduces the seed bug, a crashing path becomes a verdict. Skipped (with the reason printed)
+//! where there is no vDSO or no modelled trampolines.
+
+use vdso_lab::live::lab::{rows, stale_reproduced, CallPath, Func, Lab};
+use vdso_lab::verify::Verdict;
+
+fn lab() -> Option<Lab> {
+    match Lab::new() {
+        Ok(Some(l)) => Some(l),
+        Ok(None) => {
+            println!("skipped: this process has no vDSO");
+            None
+        }
+        Err(e) => panic!("the lab could not be prepared: {e}"),
+    }
+}
+
+#[test]
+fn every_restored_path_agrees_and_stale_reproduces() {
+    let Some(lab) = lab() else { return };
+    if !lab.paths().contains(&CallPath::Proxied) {
+        println!("skipped: trampolines are not modelled on this architecture");
+        return;
+    }
+    let outcomes = lab.run_all();
+    let rows = rows(&outcomes);
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.expected_to_fail && !r.verdict.agrees())
+        .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(stale_reproduced(&rows), Some(true));
+    // Every path ran every function (the live x86-64 vDSO exports all five).
+    for p in lab.paths() {
+        for f in Func::ALL {
+            assert!(
+                rows.iter()
+                    .any(|r| r.path == p && r.func == f && r.samples > 0),
+                "{} {}",
+                p.name(),
+                f.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_crashing_path_is_a_verdict_and_the_runner_goes_on() {
+    let Some(lab) = lab() else { return };
+    // Page 1 is never mapped (vm.mmap_min_addr): calling it faults.
+    let o = lab.run_entry(0x1000, Func::Time, None);
+    assert_eq!(
+        o.verdict,
+        Verdict::Crashed {
+            signal: libc::SIGSEGV
+        }
+    );
+    let o = lab.run(CallPath::Direct, Func::Time, None);
+    assert!(o.verdict.agrees(), "{}", o.verdict);
+}
+
+#[test]
+fn repro_vdso01_reproduces_then_fixes() {
+    if vdso_lab::live::vdso_base().is_none() {
+        println!("skipped: this process has no vDSO");
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vdso-lab"))
+        .args(["repro", "vdso01"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.is_empty() && String::from_utf8_lossy(&out.stderr).contains("skipped") {
+        println!("{}", String::from_utf8_lossy(&out.stderr));
+        return;
+    }
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Delta is too big"), "{text}");
+    assert!(text.contains("reproduced and fixed under strict"), "{text}");
+}
