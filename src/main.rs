@@ -387,11 +387,34 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
             );
         }
     }
-    row(
-        "time namespaces",
-        "not run",
-        "the time-namespace scenario is not built yet".into(),
-    );
+    if let Ok(Some(lab)) = &lab {
+        match lab.timens_supported() {
+            Err(why) => row("time namespaces", "skipped", why),
+            Ok(()) => {
+                let outcomes = lab.run_timens_all();
+                let trows = vdso_lab::live::lab::rows(&outcomes);
+                let bad: Vec<String> = trows
+                    .iter()
+                    .filter(|r| !r.verdict.agrees() && r.verdict != vdso_lab::verify::Verdict::NotExercised)
+                    .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+                    .collect();
+                lab_ok &= bad.is_empty();
+                row(
+                    "time namespaces",
+                    if bad.is_empty() { "ok" } else { "FAIL" },
+                    if bad.is_empty() {
+                        format!(
+                            "{} experiments in a new time namespace (monotonic +10 d, boottime +20 d): every path honours the offsets like the syscall",
+                            outcomes.len()
+                        )
+                    } else {
+                        bad.join("; ")
+                    },
+                );
+                lab_rows.extend(trows);
+            }
+        }
+    }
     let ok = rows.iter().all(|r| r.verdict != "FAIL") && lab_ok;
     if json {
         let v = serde_json::json!({
@@ -413,7 +436,7 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
     if !lab_rows.is_empty() {
         println!();
         println!(
-            "{:<12} {:<14} {:>8} {:>8}  verdict (worst over clocks)",
+            "{:<18} {:<14} {:>8} {:>8}  verdict (worst over clocks)",
             "path", "function", "clocks", "samples"
         );
         for r in &lab_rows {
@@ -427,8 +450,8 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
                 ""
             };
             println!(
-                "{:<12} {:<14} {:>8} {:>8}  {}{note}",
-                r.path.name(),
+                "{:<18} {:<14} {:>8} {:>8}  {}{note}",
+                if r.timens { format!("{}+timens", r.path.name()) } else { r.path.name() },
                 r.func.name(),
                 if r.clocks > 0 {
                     r.clocks.to_string()

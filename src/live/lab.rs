@@ -133,6 +133,8 @@ pub struct Outcome {
     pub func: Func,
     /// The clock id for clock functions.
     pub clock: Option<i32>,
+    /// Run inside a new time namespace with [`TIMENS_OFFSETS`].
+    pub timens: bool,
     pub verdict: Verdict,
     pub samples: usize,
 }
@@ -443,6 +445,7 @@ impl Lab {
             path,
             func: f,
             clock,
+            timens: false,
             verdict,
             samples,
         };
@@ -458,7 +461,7 @@ impl Lab {
                 CallPath::Remapped(n) => self.remap_plan(n),
                 _ => RemapJob::default(),
             },
-            vdso_base: self.live.base,
+            timens: false,
         };
         match run_in_child(&job) {
             Err(v) => outcome(v, 0),
@@ -480,7 +483,7 @@ impl Lab {
             clock: clock.unwrap_or(0),
             entry,
             remap: RemapJob::default(),
-            vdso_base: self.live.base,
+            timens: false,
         };
         let verdict = match run_in_child(&job) {
             Err(v) => v,
@@ -490,9 +493,108 @@ impl Lab {
             path: CallPath::Direct,
             func: f,
             clock,
+            timens: false,
             verdict,
             samples: SAMPLES,
         }
+    }
+
+    /// Can this process create time namespaces? `Err` says why not (not root, no kernel support).
+    pub fn timens_supported(&self) -> Result<(), String> {
+        let job = Job {
+            path: CallPath::Syscall,
+            func: Func::Time,
+            clock: 0,
+            entry: 0,
+            remap: RemapJob::default(),
+            timens: true,
+        };
+        match run_in_child(&job) {
+            Ok(_) => Ok(()),
+            Err(Verdict::Error { ret }) if ret < 0 => Err(format!(
+                "unshare(CLONE_NEWTIME) or timens_offsets failed: {}",
+                std::io::Error::from_raw_os_error(-ret as i32)
+            )),
+            Err(v) => Err(format!("the probe child ended with {v}")),
+        }
+    }
+
+    /// Run one experiment inside a new time namespace: the path must agree with the syscall made in
+    /// the same namespace, and that syscall must show the namespace's offset against the host clock.
+    pub fn run_timens(&self, path: CallPath, f: Func, clock: Option<i32>) -> Outcome {
+        let mut o = Outcome {
+            path,
+            func: f,
+            clock,
+            timens: true,
+            verdict: Verdict::NotExercised,
+            samples: 0,
+        };
+        let Some(entry) = self.entry(path, f) else {
+            return o;
+        };
+        let c = clock.unwrap_or(libc::CLOCK_REALTIME);
+        let host = ts_now(c);
+        let host = host.tv_sec as Nanos * NS_PER_SEC + host.tv_nsec as Nanos;
+        let job = Job {
+            path,
+            func: f,
+            clock: clock.unwrap_or(0),
+            entry,
+            remap: match path {
+                CallPath::Remapped(n) => self.remap_plan(n),
+                _ => RemapJob::default(),
+            },
+            timens: true,
+        };
+        o.verdict = match run_in_child(&job) {
+            Err(v) => v,
+            Ok(recs) => {
+                o.samples = recs.len();
+                let res = clock
+                    .and_then(|c| self.clocks.iter().find(|(id, _)| *id == c))
+                    .map_or(1, |(_, r)| *r);
+                let v = judge_records(f, &recs, res);
+                // CPU-time clocks count this process's time, not the host's: no shift to compare.
+                let wall = !matches!(c, libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID);
+                match (f, recs.first()) {
+                    (Func::ClockGettime, Some(r)) if v.agrees() && wall => {
+                        // The namespace's clock runs ahead of the host's by the offset (plus the
+                        // moments between the host reading and the child's first one).
+                        let inside = r[0] as Nanos * NS_PER_SEC + r[1] as Nanos;
+                        let shift = inside - host;
+                        let want = timens_offset(c);
+                        if shift < want || shift > want + 5 * NS_PER_SEC {
+                            Verdict::Mismatch {
+                                expected: (want / NS_PER_SEC) as i64,
+                                got: (shift / NS_PER_SEC) as i64,
+                            }
+                        } else {
+                            v
+                        }
+                    }
+                    _ => v,
+                }
+            }
+        };
+        o
+    }
+
+    /// Every path but `stale` × every function × clock, inside a time namespace.
+    pub fn run_timens_all(&self) -> Vec<Outcome> {
+        let mut out = Vec::new();
+        for path in self.paths().into_iter().filter(|p| *p != CallPath::Stale) {
+            for f in Func::ALL {
+                if f.takes_clock() {
+                    for &(c, _) in &self.clocks {
+                        out.push(self.run_timens(path, f, Some(c)));
+                    }
+                } else {
+                    out.push(self.run_timens(path, f, None));
+                }
+            }
+        }
+        out
     }
 
     /// `time()` read once through `path` in a child, with the syscall's reading just before: (path, syscall).
@@ -507,7 +609,7 @@ impl Lab {
                 CallPath::Remapped(n) => self.remap_plan(n),
                 _ => RemapJob::default(),
             },
-            vdso_base: self.live.base,
+            timens: false,
         };
         let recs = run_in_child(&job)?;
         recs.first()
@@ -560,7 +662,8 @@ struct Job {
     clock: i32,
     entry: u64,
     remap: RemapJob,
-    vdso_base: u64,
+    /// Run in a new time namespace (see [`TIMENS_OFFSETS`]).
+    timens: bool,
 }
 
 /// One raw sample: [before_s, before_ns, value_s, value_ns, after_s, after_ns, ret, exact_expected,
@@ -629,8 +732,14 @@ fn run_in_child(job: &Job) -> Result<Vec<Rec>, Verdict> {
         return Err(Verdict::Error { ret: -1 });
     }
     if pid == 0 {
-        // SAFETY: see above; `child_main` ends in _exit.
-        unsafe { child_main(job, fds[1]) }
+        // SAFETY: see above; both child functions end in _exit.
+        unsafe {
+            if job.timens {
+                child_timens(job, fds[1])
+            } else {
+                child_main(job, fds[1])
+            }
+        }
     }
     // SAFETY: closing the parent's copy of the write end, which we own.
     unsafe { libc::close(fds[1]) };
@@ -719,7 +828,6 @@ unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
         match remap_all(&job.remap) {
             Ok(new_first) => {
                 entry = entry.wrapping_sub(job.remap.first).wrapping_add(new_first);
-                let _ = job.vdso_base;
             }
             Err(e) => report.status = -e,
         }
@@ -760,6 +868,81 @@ unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
     }
     // SAFETY: terminate the child without running the parent's atexit handlers or destructors.
     unsafe { libc::_exit(0) }
+}
+
+/// The offsets the time-namespace scenario writes to `/proc/self/timens_offsets` (`<clockid> <sec>
+/// <nsec>` per line): CLOCK_MONOTONIC +10 days, CLOCK_BOOTTIME +20 days — what a restorer writes so
+/// that monotonic time continues from where the checkpointed process saw it.
+pub const TIMENS_OFFSETS: &[u8] = b"1 864000 0\n7 1728000 0\n";
+/// The same offsets in ns, per clock id, for checking them (MONOTONIC's apply to its COARSE and RAW
+/// variants, BOOTTIME's to BOOTTIME_ALARM; other clocks are not namespaced).
+pub fn timens_offset(clock: i32) -> Nanos {
+    match clock {
+        1 | 4 | 6 => 864_000 * NS_PER_SEC,
+        7 | 9 => 1_728_000 * NS_PER_SEC,
+        _ => 0,
+    }
+}
+
+/// The time-namespace child: create a new time namespace (effective for its children), set the
+/// offsets, fork the experiment into it, and pass on how it ended (a signal is re-raised).
+///
+/// # Safety
+///
+/// As [`child_main`].
+unsafe fn child_timens(job: &Job, fd: libc::c_int) -> ! {
+    let fail = |e: i32| -> ! {
+        let report = Report {
+            status: -i64::from(e),
+            n: 0,
+            recs: [[0; 9]; SAMPLES],
+        };
+        // SAFETY: writing our own plain-integer struct to the pipe, then exiting.
+        unsafe {
+            libc::write(
+                fd,
+                &report as *const Report as *const libc::c_void,
+                std::mem::size_of::<Report>(),
+            );
+            libc::_exit(0)
+        }
+    };
+    // SAFETY: unshare affects only this (child) process; CLONE_NEWTIME applies to its children.
+    if unsafe { libc::unshare(libc::CLONE_NEWTIME) } != 0 {
+        fail(errno());
+    }
+    // SAFETY: open/write/close on a static NUL-terminated path and static bytes.
+    unsafe {
+        let f = libc::open(c"/proc/self/timens_offsets".as_ptr(), libc::O_WRONLY);
+        if f < 0 {
+            fail(errno());
+        }
+        let n = libc::write(f, TIMENS_OFFSETS.as_ptr() as *const libc::c_void, TIMENS_OFFSETS.len());
+        if n != TIMENS_OFFSETS.len() as isize {
+            fail(errno());
+        }
+        libc::close(f);
+    }
+    // SAFETY: fork from a single-threaded child; the grandchild runs `child_main`, which never returns.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        fail(errno());
+    }
+    if pid == 0 {
+        // SAFETY: see the function's contract.
+        unsafe { child_main(job, fd) }
+    }
+    let mut st = 0;
+    // SAFETY: waiting for our own child, then exiting the way it did.
+    unsafe {
+        libc::waitpid(pid, &mut st, 0);
+        if libc::WIFSIGNALED(st) {
+            let sig = libc::WTERMSIG(st);
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+        libc::_exit(libc::WEXITSTATUS(st))
+    }
 }
 
 /// Move every special mapping together to a fresh place; returns the new address of the first one.
@@ -969,6 +1152,7 @@ unsafe fn sample(job: &Job, entry: u64) -> Rec {
 pub struct Row {
     pub path: CallPath,
     pub func: Func,
+    pub timens: bool,
     /// The worst verdict over the clocks (for an agreeing row, the largest bracket error).
     pub verdict: Verdict,
     pub samples: usize,
@@ -984,7 +1168,7 @@ pub fn rows(outcomes: &[Outcome]) -> Vec<Row> {
     for o in outcomes {
         match rows
             .iter_mut()
-            .find(|r| r.path == o.path && r.func == o.func)
+            .find(|r| r.path == o.path && r.func == o.func && r.timens == o.timens)
         {
             Some(r) => {
                 r.verdict = r.verdict.worst(o.verdict);
@@ -994,6 +1178,7 @@ pub fn rows(outcomes: &[Outcome]) -> Vec<Row> {
             None => rows.push(Row {
                 path: o.path,
                 func: o.func,
+                timens: o.timens,
                 verdict: o.verdict,
                 samples: o.samples,
                 clocks: usize::from(o.clock.is_some()),
