@@ -395,7 +395,9 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
                 let trows = vdso_lab::live::lab::rows(&outcomes);
                 let bad: Vec<String> = trows
                     .iter()
-                    .filter(|r| !r.verdict.agrees() && r.verdict != vdso_lab::verify::Verdict::NotExercised)
+                    .filter(|r| {
+                        !r.verdict.agrees() && r.verdict != vdso_lab::verify::Verdict::NotExercised
+                    })
                     .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
                     .collect();
                 lab_ok &= bad.is_empty();
@@ -451,7 +453,11 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
             };
             println!(
                 "{:<18} {:<14} {:>8} {:>8}  {}{note}",
-                if r.timens { format!("{}+timens", r.path.name()) } else { r.path.name() },
+                if r.timens {
+                    format!("{}+timens", r.path.name())
+                } else {
+                    r.path.name()
+                },
                 r.func.name(),
                 if r.clocks > 0 {
                     r.clocks.to_string()

@@ -556,7 +556,10 @@ impl Lab {
                     .map_or(1, |(_, r)| *r);
                 let v = judge_records(f, &recs, res);
                 // CPU-time clocks count this process's time, not the host's: no shift to compare.
-                let wall = !matches!(c, libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID);
+                let wall = !matches!(
+                    c,
+                    libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID
+                );
                 match (f, recs.first()) {
                     (Func::ClockGettime, Some(r)) if v.agrees() && wall => {
                         // The namespace's clock runs ahead of the host's by the offset (plus the
@@ -917,7 +920,11 @@ unsafe fn child_timens(job: &Job, fd: libc::c_int) -> ! {
         if f < 0 {
             fail(errno());
         }
-        let n = libc::write(f, TIMENS_OFFSETS.as_ptr() as *const libc::c_void, TIMENS_OFFSETS.len());
+        let n = libc::write(
+            f,
+            TIMENS_OFFSETS.as_ptr() as *const libc::c_void,
+            TIMENS_OFFSETS.len(),
+        );
         if n != TIMENS_OFFSETS.len() as isize {
             fail(errno());
         }
