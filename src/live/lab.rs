@@ -462,6 +462,7 @@ impl Lab {
                 _ => RemapJob::default(),
             },
             timens: false,
+            bench_calls: 0,
         };
         match run_in_child(&job) {
             Err(v) => outcome(v, 0),
@@ -484,6 +485,7 @@ impl Lab {
             entry,
             remap: RemapJob::default(),
             timens: false,
+            bench_calls: 0,
         };
         let verdict = match run_in_child(&job) {
             Err(v) => v,
@@ -499,6 +501,30 @@ impl Lab {
         }
     }
 
+    /// Latency of clock_gettime(CLOCK_MONOTONIC) through `path`, in ns per call, measured over `calls`
+    /// calls in a child (so that `remapped` can move the mappings).
+    pub fn latency(&self, path: CallPath, calls: u32) -> Result<f64, Verdict> {
+        let entry = self
+            .entry(path, Func::ClockGettime)
+            .ok_or(Verdict::NotExercised)?;
+        let job = Job {
+            path,
+            func: Func::ClockGettime,
+            clock: libc::CLOCK_MONOTONIC,
+            entry,
+            remap: match path {
+                CallPath::Remapped(n) => self.remap_plan(n),
+                _ => RemapJob::default(),
+            },
+            timens: false,
+            bench_calls: calls.max(1),
+        };
+        let recs = run_in_child(&job)?;
+        let r = recs.first().ok_or(Verdict::Error { ret: -1 })?;
+        let ns = (r[2] as f64 - r[0] as f64) * 1e9 + (r[3] as f64 - r[1] as f64);
+        Ok(ns / f64::from(calls.max(1)))
+    }
+
     /// Can this process create time namespaces? `Err` says why not (not root, no kernel support).
     pub fn timens_supported(&self) -> Result<(), String> {
         let job = Job {
@@ -508,6 +534,7 @@ impl Lab {
             entry: 0,
             remap: RemapJob::default(),
             timens: true,
+            bench_calls: 0,
         };
         match run_in_child(&job) {
             Ok(_) => Ok(()),
@@ -546,6 +573,7 @@ impl Lab {
                 _ => RemapJob::default(),
             },
             timens: true,
+            bench_calls: 0,
         };
         o.verdict = match run_in_child(&job) {
             Err(v) => v,
@@ -613,6 +641,7 @@ impl Lab {
                 _ => RemapJob::default(),
             },
             timens: false,
+            bench_calls: 0,
         };
         let recs = run_in_child(&job)?;
         recs.first()
@@ -667,6 +696,8 @@ struct Job {
     remap: RemapJob,
     /// Run in a new time namespace (see [`TIMENS_OFFSETS`]).
     timens: bool,
+    /// Instead of samples: time this many calls (latency benchmark).
+    bench_calls: u32,
 }
 
 /// One raw sample: [before_s, before_ns, value_s, value_ns, after_s, after_ns, ret, exact_expected,
@@ -846,7 +877,17 @@ unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
             libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
         }
     }
-    if report.status == 0 {
+    if report.status == 0 && job.bench_calls > 0 {
+        // Latency: time `bench_calls` calls of the path with the raw syscall clock around them.
+        let t0 = ts_now(libc::CLOCK_MONOTONIC);
+        for _ in 0..job.bench_calls {
+            // SAFETY: as for the samples below.
+            let _ = unsafe { call_once(job, entry) };
+        }
+        let t1 = ts_now(libc::CLOCK_MONOTONIC);
+        report.recs[0] = [t0.tv_sec, t0.tv_nsec, t1.tv_sec, t1.tv_nsec, 0, 0, 0, 0, 0];
+        report.n = 1;
+    } else if report.status == 0 {
         for k in 0..SAMPLES {
             // SAFETY: `entry` is the function's address on this path (see the function's contract).
             report.recs[k] = unsafe { sample(job, entry) };
@@ -871,6 +912,31 @@ unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
     }
     // SAFETY: terminate the child without running the parent's atexit handlers or destructors.
     unsafe { libc::_exit(0) }
+}
+
+/// One call of clock_gettime(CLOCK_MONOTONIC) through the path, for the latency benchmark.
+///
+/// # Safety
+///
+/// As [`sample`].
+unsafe fn call_once(job: &Job, entry: u64) -> i32 {
+    let mut v = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    match job.path {
+        // SAFETY: raw syscall into our timespec.
+        CallPath::Syscall => unsafe {
+            libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut v) as i32
+        },
+        // SAFETY: libc's wrapper into our timespec.
+        CallPath::Libc => unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut v) },
+        _ => {
+            // SAFETY: `entry` is clock_gettime's entry point on this path.
+            let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
+            f(libc::CLOCK_MONOTONIC, &mut v)
+        }
+    }
 }
 
 /// The offsets the time-namespace scenario writes to `/proc/self/timens_offsets` (`<clockid> <sec>
