@@ -336,7 +336,31 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
 
     // The live lab.
     let t0 = std::time::Instant::now();
-    let lab = vdso_lab::live::lab::Lab::new();
+    let mut lab = vdso_lab::live::lab::Lab::new();
+    // Other kernels' images this kernel can take (strict does not refuse them) are proxied onto it
+    // and called through too: real restores from those kernels, exercised live.
+    let mut proxied_images = Vec::new();
+    if let Ok(Some(lab)) = &mut lab {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("vdso_parse"))
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        for f in files {
+            let Ok(bytes) = std::fs::read(&f) else {
+                continue;
+            };
+            let Ok(img) = Image::parse(&bytes) else {
+                continue;
+            };
+            let Some((a, b, c)) = img.linux_version() else {
+                continue;
+            };
+            let name = format!("{a}.{b}.{c}");
+            if let Ok(p) = lab.add_dumped(&name, &bytes) {
+                proxied_images.push(format!("{} = {name}", p.name()));
+            }
+        }
+    }
     let mut lab_rows = Vec::new();
     let mut lab_ok = true;
     match &lab {
@@ -372,6 +396,26 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
                     bad.join("; ")
                 },
             );
+            if !proxied_images.is_empty() {
+                row(
+                    "other kernels",
+                    "ok",
+                    format!(
+                        "images proxied onto this kernel and called through: {}",
+                        proxied_images.join(", ")
+                    ),
+                );
+            }
+            if !lab.not_exercised.is_empty() {
+                row(
+                    "not exercised",
+                    "note",
+                    format!(
+                        "exported but not called by any experiment: {}",
+                        lab.not_exercised.join(", ")
+                    ),
+                );
+            }
             row(
                 "seed bug (stale)",
                 match reproduced {

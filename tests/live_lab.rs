@@ -80,3 +80,46 @@ fn repro_vdso01_reproduces_then_fixes() {
     assert!(text.contains("Delta is too big"), "{text}");
     assert!(text.contains("reproduced and fixed under strict"), "{text}");
 }
+
+#[test]
+fn other_kernels_images_proxied_onto_this_one_agree() {
+    let Some(mut lab) = lab() else { return };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realvdso/images");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        println!("skipped: {} not found", dir.display());
+        return;
+    };
+    let mut added = Vec::new();
+    for e in rd.filter_map(|e| e.ok()) {
+        let bytes = std::fs::read(e.path()).unwrap();
+        if let Ok(p) = lab.add_dumped(&e.file_name().to_string_lossy(), &bytes) {
+            added.push(p);
+        }
+    }
+    if added.is_empty() {
+        println!("skipped: no real image of this architecture that this kernel can take");
+        return;
+    }
+    for p in &added {
+        for f in Func::ALL {
+            let clock = matches!(f, Func::ClockGettime | Func::ClockGetres).then_some(1);
+            let o = lab.run(*p, f, clock);
+            assert!(
+                o.verdict.agrees() || o.verdict == Verdict::NotExercised,
+                "{} ({}) {}: {}",
+                p.name(),
+                lab.image_name(match p {
+                    CallPath::ProxiedImage(i) => *i,
+                    _ => 0,
+                })
+                .unwrap_or(""),
+                f.name(),
+                o.verdict
+            );
+        }
+    }
+    println!(
+        "{} real images from other kernels proxied onto this one",
+        added.len()
+    );
+}

@@ -40,6 +40,8 @@ pub enum CallPath {
     Proxied,
     Chained,
     Stale,
+    /// Another kernel's image proxied onto this one (the n-th added with [`Lab::add_dumped`]).
+    ProxiedImage(u8),
 }
 
 impl CallPath {
@@ -52,6 +54,7 @@ impl CallPath {
             CallPath::Proxied => "proxied".into(),
             CallPath::Chained => "chained".into(),
             CallPath::Stale => "stale".into(),
+            CallPath::ProxiedImage(n) => format!("proxied-image#{n}"),
         }
     }
 }
@@ -65,15 +68,18 @@ pub enum Func {
     Time,
     ClockGetres,
     Getcpu,
+    /// `getrandom` with the vDSO's opaque state (Linux 6.11+).
+    Getrandom,
 }
 
 impl Func {
-    pub const ALL: [Func; 5] = [
+    pub const ALL: [Func; 6] = [
         Func::ClockGettime,
         Func::Gettimeofday,
         Func::Time,
         Func::ClockGetres,
         Func::Getcpu,
+        Func::Getrandom,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -82,6 +88,7 @@ impl Func {
             Func::Time => "time",
             Func::ClockGetres => "clock_getres",
             Func::Getcpu => "getcpu",
+            Func::Getrandom => "getrandom",
         }
     }
     /// The symbol names the function is exported as (x86 and the generic vDSO, then arm64/ppc/s390).
@@ -92,6 +99,7 @@ impl Func {
             Func::Time => ["__vdso_time", "__kernel_time"],
             Func::ClockGetres => ["__vdso_clock_getres", "__kernel_clock_getres"],
             Func::Getcpu => ["__vdso_getcpu", "__kernel_getcpu"],
+            Func::Getrandom => ["__vdso_getrandom", "__kernel_getrandom"],
         }
     }
     fn takes_clock(self) -> bool {
@@ -222,6 +230,8 @@ impl Drop for Area {
 struct Copy {
     /// Owns the mapping (unmapped on drop).
     _area: Area,
+    /// Entry offsets per function in the copied image.
+    entries: [Option<u64>; 6],
     /// Address of the copy's `[vdso]`.
     base: u64,
     layout: Layout,
@@ -233,7 +243,11 @@ pub struct Lab {
     pub live: LiveVdso,
     pub arch: Option<Arch>,
     /// Live entry offsets per function (None: not exported).
-    entries: [Option<u64>; 5],
+    entries: [Option<u64>; 6],
+    /// Exported functions of the live image that no experiment calls (reported, not hidden).
+    pub not_exercised: Vec<String>,
+    /// Other kernels' images proxied onto this one ([`Lab::add_dumped`]).
+    images: Vec<(String, Copy)>,
     proxied: Option<Copy>,
     chained: Option<(Copy, Copy)>,
     stale: Option<Copy>,
@@ -281,17 +295,21 @@ impl Lab {
             Ok(None) => return Ok(None),
             Err(e) => return Err(LabError::Plan(e.to_string())),
         };
-        let (arch, entries) = {
+        let (arch, entries, others) = {
             let img = Image::parse(&live.bytes).map_err(LabError::Parse)?;
-            let mut entries = [None; 5];
-            for (k, f) in Func::ALL.iter().enumerate() {
-                entries[k] = f
-                    .symbols()
-                    .iter()
-                    .find_map(|n| img.functions().find(|s| s.name == *n))
-                    .and_then(|s| s.offset);
-            }
-            (Arch::of(&img), entries)
+            let known: Vec<&str> = Func::ALL.iter().flat_map(|f| f.symbols()).collect();
+            // Exported functions no experiment calls (aliases of called ones excluded).
+            let called: Vec<Option<u64>> = img
+                .functions()
+                .filter(|s| known.contains(&s.name))
+                .map(|s| s.offset)
+                .collect();
+            let others: Vec<String> = img
+                .functions()
+                .filter(|s| !called.contains(&s.offset))
+                .map(|s| s.name.to_string())
+                .collect();
+            (Arch::of(&img), entries_of(&img), others)
         };
         let clocks = CLOCK_IDS
             .iter()
@@ -309,6 +327,8 @@ impl Lab {
             live,
             arch,
             entries,
+            not_exercised: others,
+            images: Vec::new(),
             proxied: None,
             chained: None,
             stale: None,
@@ -317,11 +337,12 @@ impl Lab {
         };
         if arch.is_some_and(|a| a.modelled()) {
             let runtime = lab.live_side_layout();
-            lab.proxied = Some(lab.copy_onto(&runtime, &STRICT_PROXY, "proxied")?);
-            let b = lab.copy_onto(&runtime, &STRICT_PROXY, "chained: B -> live")?;
-            let a = lab.copy_onto(&b.layout, &STRICT_PROXY, "chained: A -> B")?;
+            let own = lab.live.bytes.clone();
+            lab.proxied = Some(lab.copy_onto(&own, &runtime, &STRICT_PROXY, "proxied")?);
+            let b = lab.copy_onto(&own, &runtime, &STRICT_PROXY, "chained: B -> live")?;
+            let a = lab.copy_onto(&own, &b.layout, &STRICT_PROXY, "chained: A -> B")?;
             lab.chained = Some((a, b));
-            lab.stale = Some(lab.copy_onto(&runtime, &STALE_POLICY, "stale")?);
+            lab.stale = Some(lab.copy_onto(&own, &runtime, &STALE_POLICY, "stale")?);
         }
         Ok(Some(lab))
     }
@@ -335,6 +356,7 @@ impl Lab {
     /// layout whose `[vdso]` holds either the live image or another copy).
     fn copy_onto(
         &mut self,
+        dumped: &[u8],
         runtime: &Layout,
         policy: &Policy,
         what: &str,
@@ -344,7 +366,9 @@ impl Lab {
             return Err(LabError::Plan("no [vdso] in /proc/self/maps".into()));
         };
         let first_start = first.start;
-        let total = movable.iter().map(|m| m.end).max().unwrap_or(0) - first_start;
+        // Room for the data pages (at the live distances) and the dumped image, whole pages.
+        let code_len = (dumped.len() as u64).div_ceil(4096) * 4096;
+        let total = (vdso.start - first_start) + code_len.max(vdso.len());
         // Ask for an address 256 MiB below the live mappings so 5-byte jumps reach (±2 GiB).
         let hint = first_start.saturating_sub(256 << 20) as usize;
         let mut area = Area::new(total as usize, hint)?;
@@ -353,9 +377,9 @@ impl Lab {
         let base = vdso.start.wrapping_add(shift);
         let code_at = (vdso.start - first_start) as usize;
 
-        let img = Image::parse(&self.live.bytes).map_err(LabError::Parse)?;
-        let runtime_img_bytes = &self.live.bytes;
-        let rimg = Image::parse(runtime_img_bytes).map_err(LabError::Parse)?;
+        let img = Image::parse(dumped).map_err(LabError::Parse)?;
+        let entries = entries_of(&img);
+        let rimg = Image::parse(&self.live.bytes).map_err(LabError::Parse)?;
         let p = plan(
             &Side {
                 image: &img,
@@ -370,7 +394,7 @@ impl Lab {
         if p.decision == Decision::Refused {
             return Err(LabError::Plan(format!("{what}: the plan was refused")));
         }
-        let mut bytes = self.live.bytes.clone();
+        let mut bytes = dumped.to_vec();
         crate::plan::apply(&p, &mut bytes);
         area.write(code_at, &bytes);
         // Data pages stay zero and read-only (as CRIU restores the never-dumped [vvar]); code R+X.
@@ -381,6 +405,7 @@ impl Lab {
             _area: area,
             base,
             layout,
+            entries,
         })
     }
 
@@ -406,6 +431,7 @@ impl Lab {
         if self.stale.is_some() {
             v.push(CallPath::Stale);
         }
+        v.extend((0..self.images.len()).map(|i| CallPath::ProxiedImage(i as u8)));
         v
     }
 
@@ -428,15 +454,47 @@ impl Lab {
 
     /// Entry address of `f` on `path` (for the vDSO-based paths that do not move anything).
     fn entry(&self, path: CallPath, f: Func) -> Option<u64> {
-        let off = self.entries[Func::ALL.iter().position(|x| *x == f)?]?;
-        let base = match path {
-            CallPath::Direct | CallPath::Remapped(_) => self.live.base,
-            CallPath::Proxied => self.proxied.as_ref()?.base,
-            CallPath::Chained => self.chained.as_ref()?.0.base,
-            CallPath::Stale => self.stale.as_ref()?.base,
+        let k = Func::ALL.iter().position(|x| *x == f)?;
+        let copy = match path {
             CallPath::Syscall | CallPath::Libc => return Some(0),
+            CallPath::Direct | CallPath::Remapped(_) => {
+                return Some(self.live.base + self.entries[k]?)
+            }
+            CallPath::Proxied => self.proxied.as_ref()?,
+            CallPath::Chained => &self.chained.as_ref()?.0,
+            CallPath::Stale => self.stale.as_ref()?,
+            CallPath::ProxiedImage(i) => &self.images.get(usize::from(i))?.1,
         };
-        Some(base + off)
+        Some(copy.base + copy.entries[k]?)
+    }
+
+    /// The name an added image was given (for `ProxiedImage` paths).
+    pub fn image_name(&self, i: u8) -> Option<&str> {
+        self.images.get(usize::from(i)).map(|(n, _)| n.as_str())
+    }
+
+    /// Proxy another kernel's image (same architecture) onto this kernel under `strict`, as a restore
+    /// from that kernel would: its exported functions get trampolines into the live vDSO. The returned
+    /// path calls through it. Fails when the plan is refused (the image exports something this kernel
+    /// does not).
+    pub fn add_dumped(&mut self, name: &str, bytes: &[u8]) -> Result<CallPath, LabError> {
+        let img = Image::parse(bytes).map_err(LabError::Parse)?;
+        if Arch::of(&img) != self.arch || !self.arch.is_some_and(|a| a.modelled()) {
+            return Err(LabError::Plan(format!(
+                "{name}: not this machine's architecture"
+            )));
+        }
+        let runtime = self.live_side_layout();
+        let c = self.copy_onto(
+            bytes,
+            &runtime,
+            &STRICT_PROXY,
+            &format!("proxied from {name}"),
+        )?;
+        let i = u8::try_from(self.images.len())
+            .map_err(|_| LabError::Plan("too many dumped images".into()))?;
+        self.images.push((name.to_string(), c));
+        Ok(CallPath::ProxiedImage(i))
     }
 
     /// Run one experiment in a forked child and judge it.
@@ -676,6 +734,18 @@ impl Lab {
     }
 }
 
+fn entries_of(img: &Image) -> [Option<u64>; 6] {
+    let mut entries = [None; 6];
+    for (k, f) in Func::ALL.iter().enumerate() {
+        entries[k] = f
+            .symbols()
+            .iter()
+            .find_map(|n| img.functions().find(|s| s.name == *n))
+            .and_then(|s| s.offset);
+    }
+    entries
+}
+
 /// What a remapped child does (fixed size: children must not allocate).
 #[derive(Debug, Clone, Copy, Default)]
 struct RemapJob {
@@ -718,6 +788,24 @@ fn judge_records(f: Func, recs: &[Rec], resolution: Nanos) -> Verdict {
         Func::ClockGetres | Func::Getcpu => {
             let pairs: Vec<(i64, i64, i64)> = recs.iter().map(|r| (r[7], r[8], r[6])).collect();
             judge_exact(&pairs)
+        }
+        Func::Getrandom => {
+            // [first 8 bytes of call 1, of call 2, ret 1, ret 2, constant 1, constant 2]: both calls
+            // return the requested length, neither buffer is one repeated byte, and they differ.
+            for r in recs {
+                for ret in [r[2], r[3]] {
+                    if ret != GETRANDOM_LEN as i64 {
+                        return Verdict::Error { ret };
+                    }
+                }
+                if r[4] != 0 || r[5] != 0 || r[0] == r[1] {
+                    return Verdict::Mismatch {
+                        expected: r[0],
+                        got: r[1],
+                    };
+                }
+            }
+            Verdict::Agrees { worst: 0 }
         }
         _ => {
             let samples: Vec<Sample> = recs
@@ -912,6 +1000,107 @@ unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
     }
     // SAFETY: terminate the child without running the parent's atexit handlers or destructors.
     unsafe { libc::_exit(0) }
+}
+
+/// Bytes requested per `getrandom` call.
+const GETRANDOM_LEN: usize = 32;
+
+/// `struct vgetrandom_opaque_params` (include/uapi/linux/random.h): what the vDSO's getrandom reports
+/// when called with a NULL buffer and an opaque length of `~0`.
+#[repr(C)]
+struct VgetrandomParams {
+    size_of_opaque_state: u32,
+    mmap_prot: u32,
+    mmap_flags: u32,
+    reserved: [u32; 13],
+}
+
+type GetrandomFn = extern "C" fn(
+    *mut libc::c_void,
+    libc::size_t,
+    libc::c_uint,
+    *mut libc::c_void,
+    libc::size_t,
+) -> libc::ssize_t;
+
+/// Two `getrandom` calls through the path. The vDSO's takes an opaque per-thread state that the caller
+/// allocates as the kernel says (size, protection and flags from the params call), in this child.
+///
+/// # Safety
+///
+/// As [`sample`].
+unsafe fn sample_getrandom(job: &Job, entry: u64) -> Rec {
+    let mut r: Rec = [0; 9];
+    let mut bufs = [[0u8; GETRANDOM_LEN]; 2];
+    let mut state: *mut libc::c_void = std::ptr::null_mut();
+    let mut state_len = 0usize;
+    let via_vdso = !matches!(job.path, CallPath::Syscall | CallPath::Libc);
+    // SAFETY: `entry` is getrandom's entry point on this path (function contract).
+    let f: Option<GetrandomFn> = via_vdso.then(|| unsafe { std::mem::transmute(entry as usize) });
+    if let Some(f) = f {
+        let mut params = VgetrandomParams {
+            size_of_opaque_state: 0,
+            mmap_prot: 0,
+            mmap_flags: 0,
+            reserved: [0; 13],
+        };
+        let ret = f(
+            std::ptr::null_mut(),
+            0,
+            0,
+            &mut params as *mut VgetrandomParams as *mut libc::c_void,
+            !0,
+        );
+        if ret != 0 || params.size_of_opaque_state == 0 {
+            r[2] = ret as i64;
+            r[3] = ret as i64;
+            return r;
+        }
+        state_len = params.size_of_opaque_state as usize;
+        // SAFETY: a fresh anonymous mapping with the kernel's protection and flags for the state.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                state_len.div_ceil(4096) * 4096,
+                params.mmap_prot as libc::c_int,
+                params.mmap_flags as libc::c_int,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            r[2] = -i64::from(errno());
+            r[3] = r[2];
+            return r;
+        }
+        state = p;
+    }
+    for (k, buf) in bufs.iter_mut().enumerate() {
+        let ret = match (job.path, f) {
+            // SAFETY: raw getrandom syscall into our buffer.
+            (CallPath::Syscall, _) | (_, None) if job.path != CallPath::Libc => unsafe {
+                libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), GETRANDOM_LEN, 0) as isize
+            },
+            // SAFETY: libc's getrandom into our buffer.
+            (CallPath::Libc, _) => unsafe {
+                libc::getrandom(buf.as_mut_ptr() as *mut libc::c_void, GETRANDOM_LEN, 0)
+            },
+            (_, Some(f)) => f(
+                buf.as_mut_ptr() as *mut libc::c_void,
+                GETRANDOM_LEN,
+                0,
+                state,
+                state_len,
+            ),
+            _ => -1,
+        };
+        r[2 + k] = ret as i64;
+        r[4 + k] = i64::from(buf.iter().all(|&b| b == buf[0]));
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&buf[..8]);
+        r[k] = i64::from_le_bytes(head);
+    }
+    r
 }
 
 /// One call of clock_gettime(CLOCK_MONOTONIC) through the path, for the latency benchmark.
@@ -1189,6 +1378,8 @@ unsafe fn sample(job: &Job, entry: u64) -> Rec {
             r[7] = ns(&want);
             r[8] = ns(&v);
         }
+        // SAFETY: forwarded contract.
+        Func::Getrandom => return unsafe { sample_getrandom(job, entry) },
         Func::Getcpu => {
             let (mut wc, mut wn) = (0u32, 0u32);
             // SAFETY: raw getcpu syscall into our variables.
