@@ -19,9 +19,9 @@ mod common;
 use common::{dumped_spec, evolution, evolve};
 use proptest::prelude::*;
 use vdso_lab::arch::{Arch, Style};
+use vdso_lab::fuzzing::oracles;
 use vdso_lab::image::Image;
-use vdso_lab::layout::Role;
-use vdso_lab::plan::{default_bases, plan, Decision, FindingKind, Region, Side, Target, World};
+use vdso_lab::plan::{default_bases, plan, Decision, FindingKind, Side};
 use vdso_lab::policy::STRICT;
 
 fn key(name: &str, version: Option<&str>) -> String {
@@ -41,124 +41,34 @@ proptest! {
         let (d0, r0) = default_bases(Some(arch));
         let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
         let p = plan(&ds, &rs, &STRICT);
-        let named = |k: &str| p.findings.iter().any(|f| f.symbol.as_deref() == Some(k));
-
-        // Invariant 4.
+        // Under strict a refusal names exactly the exports the runtime image lacks.
         if p.decision == Decision::Refused {
-            for f in &p.findings {
-                prop_assert_eq!(f.kind, FindingKind::TargetMissing, "{}", f);
-            }
             for s in di.functions() {
                 let has = ri.functions().any(|r| r.name == s.name && r.version == s.version);
-                prop_assert_eq!(!has, named(&key(s.name, s.version)), "{}", s.name);
+                let k = key(s.name, s.version);
+                let named = p.findings.iter().any(|f| f.kind == FindingKind::TargetMissing && f.symbol.as_deref() == Some(k.as_str()));
+                prop_assert_eq!(!has, named, "{}", k);
             }
-            return Ok(());
         }
-        let mut world = World::new(arch);
-        let d = world.add(Region::dumped(d0, db.clone()));
-        world.apply(d, &p, &rb, r0);
-        for s in di.functions() {
-            let (t, _) = world.resolve(d0 + s.offset.unwrap());
-            let want = ri.functions().find(|r| r.name == s.name && r.version == s.version).unwrap();
-            let lands = matches!(&t, Target::Runtime { offset, .. } if Some(*offset) == want.offset);
-            prop_assert!(lands || named(&key(s.name, s.version)), "{} -> {:?}, findings {:?}", s.name, t, p.findings);
-        }
-
-        match &p.decision {
-            // Invariant 5.
-            Decision::Proxy { patches, .. } => {
-                let text = di.text().unwrap();
-                let mut patched = db.clone();
-                vdso_lab::plan::apply(&p, &mut patched);
-                let mut covered = vec![false; db.len()];
-                for w in patches.windows(2) {
-                    let overlap = w[0].offset + w[0].bytes.len() as u64 > w[1].offset;
-                    prop_assert!(!overlap || p.findings.iter().any(|f| f.kind == FindingKind::OverlappingPatches));
-                }
-                for t in patches {
-                    let end = t.offset + t.bytes.len() as u64;
-                    prop_assert!(t.offset >= text.start && end <= text.end, "patch {:#x}..{:#x} outside .text {:?}", t.offset, end, text);
-                    prop_assert_eq!(arch.decode(&t.bytes, d0 + t.offset), Some(t.target));
-                    for c in &mut covered[t.offset as usize..end as usize] {
-                        *c = true;
-                    }
-                }
-                for (i, (a, b)) in db.iter().zip(&patched).enumerate() {
-                    if !covered[i] {
-                        prop_assert_eq!(a, b, "byte {:#x} outside every patch changed", i);
-                    }
-                }
-            }
-            // Invariant 6.
-            Decision::Remap { moves } => {
-                let delta = moves[0].to.wrapping_sub(moves[0].from);
-                for m in moves {
-                    prop_assert_eq!(m.to.wrapping_sub(m.from), delta);
-                    let target = ds.layout.get(m.role).unwrap();
-                    prop_assert_eq!((m.to, m.len), (target.start, target.len()));
-                }
-                prop_assert!(moves.iter().any(|m| m.role == Role::Vdso));
-            }
-            Decision::Refused => unreachable!(),
-        }
+        oracles::check_plan_sound(&ds, &rs, &p);
+        oracles::check_patch_safety(&ds, &p);
+        oracles::check_remap_safety(&ds.layout, &rs.layout, &p);
     }
 
     #[test]
-    fn chains_resolve_like_direct_restores(a in dumped_spec(), e1 in evolution(), e2 in evolution()) {
+    fn chains_resolve_like_direct_restores(a in dumped_spec(), e1 in evolution(), e2 in evolution(), e3 in evolution()) {
         let b = evolve(&a, &e1);
         let c = evolve(&b, &e2);
-        let (ab, bb, cb) = (a.build().unwrap(), b.build().unwrap(), c.build().unwrap());
-        let ai = Image::parse(&ab).unwrap();
-        let arch = Arch::of(&ai).unwrap();
+        let d = evolve(&c, &e3);
+        let bytes: Vec<Vec<u8>> = [&a, &b, &c, &d].iter().map(|s| s.build().unwrap()).collect();
+        let arch = Arch::of(&Image::parse(&bytes[0]).unwrap()).unwrap();
         let (d0, r0) = default_bases(Some(arch));
-        let lay = |bytes: &[u8], base| Side::preset(&Image::parse(bytes).unwrap(), base).layout;
-        let (la, lb, lc) = (lay(&ab, d0), lay(&bb, r0), lay(&cb, r0 + (1 << 20)));
-
-        // Chain: A on B (B parked at r0), then the process's [vdso] (B) on C (parked 1 MiB higher).
-        let mut chain = World::new(arch);
-        let ra = chain.add(Region::dumped(d0, ab.clone()));
-        let (p1, rb) = chain.restore(ra, &la, &bb, &lb, &STRICT).unwrap();
-        let (p2, _) = if p1.decision != Decision::Refused {
-            let lb_now = if matches!(p1.decision, Decision::Remap { .. }) { la.clone() } else { lb.clone() };
-            chain.restore(rb, &lb_now, &cb, &lc, &STRICT).unwrap()
-        } else {
-            (p1.clone(), rb)
-        };
-        // Direct: A on C.
-        let mut direct = World::new(arch);
-        let da = direct.add(Region::dumped(d0, ab.clone()));
-        let (pd, _) = direct.restore(da, &la, &cb, &lc, &STRICT).unwrap();
-
-        let is_refused = |p: &vdso_lab::plan::Plan| p.decision == Decision::Refused;
-        let chain_refused = is_refused(&p1) || is_refused(&p2);
-        if is_refused(&pd) {
-            // C lacks an export of A: then B lacks it (hop 1 refuses) or C does (hop 2 refuses).
-            prop_assert!(chain_refused, "direct refused ({:?}) but the chain went through", pd.findings);
-            return Ok(());
-        }
-        if chain_refused {
-            // The chain stops at a kernel in the middle that lacks an export: the refusal names it.
-            let p = if is_refused(&p1) { &p1 } else { &p2 };
-            prop_assert!(p.findings.iter().all(|f| f.kind == FindingKind::TargetMissing && f.symbol.is_some()));
-            return Ok(());
-        }
-        let c_img = Image::parse(&cb).unwrap();
-        for s in ai.functions() {
-            let at = d0 + s.offset.unwrap();
-            let (tc, _) = chain.resolve(at);
-            let (td, _) = direct.resolve(at);
-            let want = c_img.functions().find(|r| r.name == s.name && r.version == s.version).unwrap();
-            let landing = |t: &Target| match t {
-                Target::Runtime { offset, .. } => Some(*offset),
-                _ => None,
-            };
-            // Invariant 7 proper: the chain and the direct restore end at the same place in C.
-            prop_assert_eq!(landing(&tc), landing(&td), "{}: chain {:?} vs direct {:?}", s.name, tc, td);
-            // And that place is the entry's own function, or a plan on the way names the entry.
-            let k = key(s.name, s.version);
-            let named = [&p1, &p2, &pd].iter().any(|p| p.findings.iter().any(|f| f.symbol.as_deref() == Some(k.as_str())));
-            prop_assert!(landing(&tc) == want.offset || named, "{} -> {:?} unexplained", s.name, tc);
-        }
+        let hops: Vec<oracles::Hop> = bytes
+            .iter()
+            .enumerate()
+            .map(|(i, b)| oracles::Hop { bytes: b, base: if i == 0 { d0 } else { r0 + (i as u64 - 1) * (1 << 20) } })
+            .collect();
+        oracles::check_chain(arch, &hops, &STRICT);
     }
 
     #[test]

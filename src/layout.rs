@@ -264,9 +264,14 @@ impl Layout {
         }
     }
 
-    /// (role, offset from the `[vdso]` start, length) of every movable mapping: what a remap must keep.
+    /// (role, offset from the `[vdso]` start (or the first mapping's), length) of every movable mapping:
+    /// what a remap must keep.
     pub fn shape(&self) -> Vec<(Role, i64, u64)> {
-        let base = self.get(Role::Vdso).map_or(0, |v| v.start);
+        // Offsets from [vdso], or from the first mapping when there is none.
+        let base = self
+            .get(Role::Vdso)
+            .or_else(|| self.movable().next())
+            .map_or(0, |v| v.start);
         self.movable()
             .map(|m| (m.role, m.start.wrapping_sub(base) as i64, m.len()))
             .collect()

@@ -13,6 +13,7 @@
 //! pools of architectures, names and versions ([`pools`]).
 
 mod elf;
+pub mod evolve;
 pub mod gen;
 pub mod pools;
 pub mod strategy;
@@ -161,7 +162,7 @@ impl Spec {
                 ));
             }
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::BTreeSet::new();
         for s in &self.symbols {
             if !ok_name(&s.name) {
                 return err(format!(

@@ -1,0 +1,259 @@
+//! The invariants of DESIGN.md §3, once, as `check_*` functions that panic with the invariant's number
+//! and both sides of the comparison. Proptests, fuzz targets and corpus replay all call these.
+
+use crate::arch::Arch;
+use crate::image::Image;
+use crate::layout::Layout;
+use crate::plan::{Decision, FindingKind, Plan, Region, Side, Target, World};
+
+fn key(name: &str, version: Option<&str>) -> String {
+    match version {
+        Some(v) => format!("{name}@{v}"),
+        None => name.to_string(),
+    }
+}
+
+fn named(p: &Plan, k: &str) -> bool {
+    p.findings.iter().any(|f| f.symbol.as_deref() == Some(k))
+}
+
+/// Invariant 4 (plan soundness): every exported function of the dumped image resolves, through the
+/// applied plan, to the runtime symbol of the same name and version — or the plan carries a finding
+/// that names it. A refusal names every export the runtime image lacks (under `strict`) and nothing
+/// else is refused silently.
+pub fn check_plan_sound(dumped: &Side, runtime: &Side, p: &Plan) {
+    let Some(arch) = p.arch else { return };
+    let (Some(dv), Some(rv)) = (
+        dumped.layout.get(crate::layout::Role::Vdso),
+        runtime.layout.get(crate::layout::Role::Vdso),
+    ) else {
+        return;
+    };
+    if p.decision == Decision::Refused {
+        assert!(
+            !p.findings.is_empty(),
+            "invariant 4 (plan soundness): refused without a finding"
+        );
+        return;
+    }
+    if !arch.modelled() && matches!(p.decision, Decision::Proxy { .. }) {
+        // No trampolines to follow on this architecture: the planner judged from symbol knowledge
+        // and said so.
+        assert!(
+            p.findings
+                .iter()
+                .any(|f| f.kind == FindingKind::UnsupportedArch),
+            "invariant 4 (plan soundness): an unmodelled architecture's proxy plan does not say so"
+        );
+        return;
+    }
+    let mut world = World::new(arch);
+    let d = world.add(Region::dumped(dv.start, dumped.image.bytes().to_vec()));
+    world.apply(d, p, runtime.image.bytes(), rv.start);
+    for s in dumped.image.functions() {
+        let Some(off) = s.offset else { continue };
+        let (t, hops) = world.resolve(dv.start.wrapping_add(off));
+        let want = runtime
+            .image
+            .functions()
+            .find(|r| r.name == s.name && r.version == s.version);
+        let lands = matches!((&t, &want), (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset);
+        let k = key(s.name, s.version);
+        assert!(
+            lands || named(p, &k),
+            "invariant 4 (plan soundness): `{k}` resolves to {t:?} via {hops:x?}, not to its runtime counterpart {:?}, and no finding names it; findings: {:?}",
+            want.map(|w| w.offset),
+            p.findings
+        );
+    }
+}
+
+/// Invariant 5 (patch safety): patches lie inside the dumped image's `.text` (or inside the image
+/// when it has no usable `.text`), overlapping patches are flagged, every byte outside the patches is
+/// unchanged by `apply`, and every patch decodes back to its target with the independent decoder.
+pub fn check_patch_safety(dumped: &Side, p: &Plan) {
+    let (Some(arch), Decision::Proxy { patches, .. }) = (p.arch, &p.decision) else {
+        return;
+    };
+    let Some(dv) = dumped.layout.get(crate::layout::Role::Vdso) else {
+        return;
+    };
+    let bytes = dumped.image.bytes();
+    let text = dumped.image.text().unwrap_or(0..bytes.len() as u64);
+    for w in patches.windows(2) {
+        if w[0].offset + w[0].bytes.len() as u64 > w[1].offset {
+            assert!(
+                p.findings
+                    .iter()
+                    .any(|f| f.kind == FindingKind::OverlappingPatches),
+                "invariant 5 (patch safety): patches at {:#x} and {:#x} overlap unflagged",
+                w[0].offset,
+                w[1].offset
+            );
+        }
+    }
+    for t in patches {
+        let end = t.offset + t.bytes.len() as u64;
+        assert!(
+            t.offset >= text.start && end <= text.end && end <= bytes.len() as u64,
+            "invariant 5 (patch safety): patch {:#x}..{end:#x} outside .text {text:x?} (image {} bytes)",
+            t.offset,
+            bytes.len()
+        );
+        assert_eq!(
+            arch.decode(&t.bytes, dv.start.wrapping_add(t.offset)),
+            Some(t.target),
+            "invariant 5 (patch safety): patch at {:#x} does not decode to its target (left: decoded, right: target)",
+            t.offset
+        );
+    }
+    // Every byte outside the patches (which are sorted by offset) is unchanged.
+    let mut patched = bytes.to_vec();
+    crate::plan::apply(p, &mut patched);
+    let mut from = 0usize;
+    let spans = patches
+        .iter()
+        .map(|t| (t.offset as usize, t.offset as usize + t.bytes.len()))
+        .chain([(bytes.len(), bytes.len())]);
+    for (start, end) in spans {
+        let to = start.max(from);
+        if let Some(i) = (from..to).find(|&i| bytes[i] != patched[i]) {
+            panic!(
+                "invariant 5 (patch safety): byte {i:#x} outside every patch changed from {:#04x} to {:#04x}",
+                bytes[i], patched[i]
+            );
+        }
+        from = from.max(end);
+    }
+}
+
+/// Invariant 6 (remap safety): a remap moves every runtime mapping it moves by one displacement (so
+/// distances and order are the runtime's), moves `[vdso]` onto the dumped `[vdso]`, and no two moved
+/// mappings overlap.
+pub fn check_remap_safety(dumped: &Layout, runtime: &Layout, p: &Plan) {
+    let Decision::Remap { moves } = &p.decision else {
+        return;
+    };
+    let Some(first) = moves.first() else {
+        panic!("invariant 6 (remap safety): a remap that moves nothing");
+    };
+    let delta = first.to.wrapping_sub(first.from);
+    for m in moves {
+        assert_eq!(
+            m.to.wrapping_sub(m.from),
+            delta,
+            "invariant 6 (remap safety): {:?} moves by a different displacement (left) than the first mapping (right)",
+            m.role
+        );
+        let src = runtime.get(m.role);
+        assert_eq!(
+            src.map(|s| (s.start, s.len())),
+            Some((m.from, m.len)),
+            "invariant 6 (remap safety): move of {:?} does not start from the runtime mapping",
+            m.role
+        );
+    }
+    let vdso = moves
+        .iter()
+        .find(|m| m.role == crate::layout::Role::Vdso)
+        .expect("invariant 6 (remap safety): a remap must move [vdso]");
+    assert_eq!(
+        Some(vdso.to),
+        dumped.get(crate::layout::Role::Vdso).map(|d| d.start),
+        "invariant 6 (remap safety): [vdso] lands (left) elsewhere than the dumped [vdso] (right)"
+    );
+    for (i, a) in moves.iter().enumerate() {
+        for b in &moves[i + 1..] {
+            let disjoint = a.to.wrapping_add(a.len) <= b.to || b.to.wrapping_add(b.len) <= a.to;
+            assert!(
+                disjoint,
+                "invariant 6 (remap safety): moved {:?} and {:?} overlap",
+                a.role, b.role
+            );
+        }
+    }
+}
+
+/// One kernel of a restore chain: its image bytes and where its `[vdso]` is placed.
+pub struct Hop<'a> {
+    pub bytes: &'a [u8],
+    pub base: u64,
+}
+
+/// Invariant 7 (chains): restoring A on B, then (what is then the process's `[vdso]`) on C, … resolves
+/// every entry point of A to the same place in the last kernel's image as restoring A on it directly
+/// — or a refusal or finding on the way explains why not.
+pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &crate::policy::Policy) {
+    let [first, rest @ ..] = kernels else { return };
+    let Some(last) = rest.last() else { return };
+    let lay = |h: &Hop| -> Option<Layout> {
+        Image::parse(h.bytes)
+            .ok()
+            .map(|img| Side::preset(&img, h.base).layout)
+    };
+    let Some(la) = lay(first) else { return };
+    let mut chain = World::new(arch);
+    let mut current = chain.add(Region::dumped(first.base, first.bytes.to_vec()));
+    let mut current_layout = la.clone();
+    let mut plans = Vec::new();
+    for h in rest {
+        let Some(l) = lay(h) else { return };
+        let Ok((p, now)) = chain.restore(current, &current_layout, h.bytes, &l, policy) else {
+            return;
+        };
+        let refused = p.decision == Decision::Refused;
+        if !matches!(p.decision, Decision::Remap { .. }) {
+            current_layout = l;
+        }
+        current = now;
+        plans.push(p);
+        if refused {
+            break;
+        }
+    }
+    let Some(lc) = lay(last) else { return };
+    let mut direct = World::new(arch);
+    let da = direct.add(Region::dumped(first.base, first.bytes.to_vec()));
+    let Ok((pd, _)) = direct.restore(da, &la, last.bytes, &lc, policy) else {
+        return;
+    };
+    let chain_refused = plans.iter().any(|p| p.decision == Decision::Refused);
+    if pd.decision == Decision::Refused {
+        assert!(
+            chain_refused || plans.iter().any(|p| p.errors() > 0),
+            "invariant 7 (chains): the direct restore is refused ({:?}) but the chain went through cleanly",
+            pd.findings
+        );
+        return;
+    }
+    if chain_refused {
+        return; // a kernel in the middle lacks an export; its refusal names it
+    }
+    let (Ok(a), Ok(c)) = (Image::parse(first.bytes), Image::parse(last.bytes)) else {
+        return;
+    };
+    for s in a.functions() {
+        let Some(off) = s.offset else { continue };
+        let at = first.base.wrapping_add(off);
+        let landing = |t: &Target| match t {
+            Target::Runtime { offset, .. } => Some(*offset),
+            _ => None,
+        };
+        let (tc, _) = chain.resolve(at);
+        let (td, _) = direct.resolve(at);
+        let k = key(s.name, s.version);
+        let explained = plans.iter().chain([&pd]).any(|p| named(p, &k));
+        assert!(
+            landing(&tc) == landing(&td) || explained,
+            "invariant 7 (chains): `{k}`: chain lands {tc:?}, direct lands {td:?}"
+        );
+        let want = c
+            .functions()
+            .find(|r| r.name == s.name && r.version == s.version)
+            .and_then(|r| r.offset);
+        assert!(
+            landing(&tc) == want || explained,
+            "invariant 7 (chains): `{k}` lands {tc:?}, not its own function at {want:?}, unexplained"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! How kernels change a vDSO between versions, as a generator: functions grow, vanish, appear, and the
+//! text is laid out again. Used to derive a plausible `runtime` image from a `dumped` one (proptests,
+//! the `vdso_reloc` and `plan_chain` fuzz targets), and byte-level [`Mutation`]s that damage built
+//! images the way a corrupted dump or a fuzzer does.
+
+use super::{Spec, SymSpec};
+use crate::image::{Binding, SymKind};
+use arbitrary::Arbitrary;
+
+/// One kernel-to-kernel change of a vDSO.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct Evolution {
+    /// (symbol index, bytes): functions that grow.
+    pub grow: Vec<(u8, u16)>,
+    /// Symbol indices that disappear.
+    pub drop: Vec<u8>,
+    /// (name suffix, size): new functions `__vdso_new_<suffix>`.
+    pub add: Vec<(u8, u16)>,
+    /// Extra bytes of text after the last function.
+    pub extra_text: u16,
+}
+
+/// Derive the runtime kernel's spec from the dumped one. Symbols are laid out again one after another
+/// (each at least 16 bytes, 16-aligned, aliases kept together), as compilers lay out vDSO functions.
+pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
+    let mut syms: Vec<SymSpec> = dumped.symbols.clone();
+    for &(i, by) in e.grow.iter().take(8) {
+        if !syms.is_empty() {
+            let n = syms.len();
+            let s = &mut syms[usize::from(i) % n];
+            s.size = s.size.saturating_add(u32::from(by % 1024));
+        }
+    }
+    for &i in e.drop.iter().take(4) {
+        if !syms.is_empty() {
+            let n = syms.len();
+            syms.remove(usize::from(i) % n);
+        }
+    }
+    for &(suffix, size) in e.add.iter().take(4) {
+        let name = format!("__vdso_new_{suffix}");
+        if !syms.iter().any(|s| s.name == name) {
+            syms.push(SymSpec {
+                name,
+                version: dumped.versions.first().cloned(),
+                offset: 0,
+                size: u32::from(size % 1024).max(8),
+                kind: SymKind::Func,
+                binding: Binding::Global,
+            });
+        }
+    }
+    let mut s = dumped.clone();
+    s.symbols = syms;
+    layout_symbols(&mut s, u32::from(e.extra_text % 4096));
+    s
+}
+
+/// Lay symbols out back to back, each at least 16 bytes, 16-aligned; symbols that shared a non-zero
+/// offset in the input (aliases) keep sharing one.
+pub fn layout_symbols(s: &mut Spec, extra: u32) {
+    let mut groups: Vec<(u32, Vec<usize>)> = Vec::new();
+    for (i, sym) in s.symbols.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|(off, _)| *off == sym.offset && sym.offset != 0)
+        {
+            Some((_, v)) => v.push(i),
+            None => groups.push((sym.offset, vec![i])),
+        }
+    }
+    let mut at = 0u32;
+    for (_, members) in &groups {
+        let size = members
+            .iter()
+            .map(|&i| s.symbols[i].size)
+            .max()
+            .unwrap_or(16)
+            .clamp(16, 1 << 16);
+        for &i in members {
+            s.symbols[i].offset = at;
+            s.symbols[i].size = size;
+        }
+        at += size.div_ceil(16) * 16;
+    }
+    s.text_size = (at + extra).max(16);
+}
+
+/// A byte-level mutation of a built image.
+#[derive(Debug, Clone, Arbitrary)]
+pub enum Mutation {
+    /// Set byte `at % len` to `value`.
+    Set { at: u32, value: u8 },
+    /// Flip bit `bit % 8` of byte `at % len`.
+    Flip { at: u32, bit: u8 },
+    /// Keep only the first `len % (image length + 1)` bytes.
+    Truncate { len: u32 },
+    /// Overwrite four bytes at `at % len` with `value` (little-endian): a table entry or a count.
+    Word { at: u32, value: u32 },
+}
+
+impl Mutation {
+    pub fn apply(&self, bytes: &mut Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        let n = bytes.len();
+        match *self {
+            Mutation::Set { at, value } => bytes[at as usize % n] = value,
+            Mutation::Flip { at, bit } => bytes[at as usize % n] ^= 1 << (bit % 8),
+            Mutation::Truncate { len } => bytes.truncate(len as usize % (n + 1)),
+            Mutation::Word { at, value } => {
+                let at = at as usize % n;
+                for (i, b) in value.to_le_bytes().iter().enumerate() {
+                    if let Some(x) = bytes.get_mut(at + i) {
+                        *x = *b;
+                    }
+                }
+            }
+        }
+    }
+}
