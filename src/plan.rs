@@ -233,17 +233,18 @@ fn finding(
 
 /// The runtime symbol a dumped entry point maps to: same name and version, else (CRIU matches by name
 /// only) same name.
-fn counterpart<'a>(runtime: &Image<'a>, s: &Symbol, by_name_only: bool) -> Option<Symbol<'a>> {
+fn counterpart<'a>(runtime: &[Symbol<'a>], s: &Symbol, by_name_only: bool) -> Option<Symbol<'a>> {
     runtime
-        .functions()
+        .iter()
         .find(|r| r.name == s.name && r.version == s.version)
         .or_else(|| {
             if by_name_only {
-                runtime.functions().find(|r| r.name == s.name)
+                runtime.iter().find(|r| r.name == s.name)
             } else {
                 None
             }
         })
+        .copied()
 }
 
 /// Decide how `dumped` is restored on `runtime` under `policy`.
@@ -321,12 +322,13 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
     }
 
     let exports: Vec<Symbol> = dumped.image.functions().collect();
+    let rfuncs: Vec<Symbol> = runtime.image.functions().collect();
 
     // Refusal under strict: every exported function needs a counterpart.
     if policy.missing == Missing::Refuse {
         let missing: Vec<String> = exports
             .iter()
-            .filter(|s| counterpart(runtime.image, s, false).is_none())
+            .filter(|s| counterpart(&rfuncs, s, false).is_none())
             .map(key)
             .collect();
         if !missing.is_empty() {
@@ -357,7 +359,7 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
             same_shape
                 && dv.len() == rv.len()
                 && exports.iter().all(|s| {
-                    counterpart(runtime.image, s, false)
+                    counterpart(&rfuncs, s, false)
                         .is_some_and(|r| r.offset == s.offset && r.size == s.size)
                 })
         }
@@ -435,6 +437,7 @@ fn verify_by_knowledge(
     plan: &mut Plan,
 ) {
     let exports: Vec<Symbol> = dumped.image.functions().collect();
+    let rfuncs: Vec<Symbol> = runtime.image.functions().collect();
     for s in &exports {
         let covered = exports
             .iter()
@@ -446,7 +449,7 @@ fn verify_by_knowledge(
                 Some(key(s)),
                 format!("{} does not know it: left unredirected", policy.name),
             ));
-        } else if counterpart(runtime.image, s, false).is_none() {
+        } else if counterpart(&rfuncs, s, false).is_none() {
             plan.findings.push(finding(
                 FindingKind::TargetMissing,
                 Severity::Error,
@@ -468,7 +471,14 @@ fn proxy(
     exports: &[Symbol],
     mut findings: Vec<Finding>,
 ) -> Plan {
-    let text = dumped.image.text().ok();
+    let rfuncs: Vec<Symbol> = runtime.image.functions().collect();
+    // Without a usable `.text`, patches must at least stay inside the image.
+    let text = Some(
+        dumped
+            .image
+            .text()
+            .unwrap_or(0..dumped.image.bytes().len() as u64),
+    );
     let mut patches: Vec<Patch> = Vec::new();
     if !arch.modelled() {
         findings.push(finding(
@@ -495,7 +505,7 @@ fn proxy(
             continue; // found as a stale entry by `verify` unless an alias covers it
         }
         let Some(off) = s.offset else { continue };
-        let target = match counterpart(runtime.image, s, policy.missing == Missing::JumpToAbsent) {
+        let target = match counterpart(&rfuncs, s, policy.missing == Missing::JumpToAbsent) {
             Some(r) => rv.start.wrapping_add(r.offset.unwrap_or(0)),
             // CRIU: the absent marker makes the target the runtime base minus one.
             None => rv.start.wrapping_sub(1),
@@ -548,16 +558,15 @@ fn proxy(
             ));
         }
         if let Some(t) = &text {
-            if off < t.start || off + bytes.len() as u64 > t.end {
+            let end = off.saturating_add(bytes.len() as u64);
+            if off < t.start || end > t.end || end > dumped.image.bytes().len() as u64 {
                 findings.push(finding(
                     FindingKind::PatchOutsideText,
                     Severity::Error,
                     Some(key(s)),
                     format!(
-                        "patch {off:#x}..{:#x} leaves .text {:#x}..{:#x}",
-                        off + bytes.len() as u64,
-                        t.start,
-                        t.end
+                        "patch {off:#x}..{end:#x} leaves .text {:#x}..{:#x}",
+                        t.start, t.end
                     ),
                 ));
                 continue;
@@ -613,11 +622,12 @@ fn verify(dumped: &Side, runtime: &Side, policy: &Policy, mut plan: Plan) -> Pla
     let mut world = World::new(arch);
     let d = world.add(Region::dumped(dv.start, dumped.image.bytes().to_vec()));
     world.apply(d, &plan, runtime.image.bytes(), rv.start);
+    let rfuncs: Vec<Symbol> = runtime.image.functions().collect();
     let mut seen = std::collections::HashSet::new();
     for s in dumped.image.functions() {
         let Some(off) = s.offset else { continue };
         let target = world.resolve(dv.start.wrapping_add(off)).0;
-        let want = counterpart(runtime.image, &s, false);
+        let want = counterpart(&rfuncs, &s, false);
         let problem = match (&target, &want) {
             (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset => continue,
             (Target::Runtime { symbol, .. }, _) => (
@@ -680,16 +690,37 @@ pub struct Region {
     /// A runtime vDSO (the kernel's live code, with its data pages at the right distance), as opposed
     /// to a dumped image kept as plain memory.
     pub runtime: bool,
+    /// (offset, name) of the image's exported functions, read once (patches never touch the tables).
+    funcs: Vec<(u64, String)>,
 }
 
 impl Region {
-    pub fn dumped(base: u64, bytes: Vec<u8>) -> Region {
+    pub fn new(name: &str, base: u64, bytes: Vec<u8>, runtime: bool) -> Region {
+        let funcs = Image::parse(&bytes)
+            .map(|img| {
+                img.functions()
+                    .filter_map(|s| Some((s.offset?, s.name.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
         Region {
-            name: "dumped".into(),
+            name: name.to_string(),
             base,
             bytes,
-            runtime: false,
+            runtime,
+            funcs,
         }
+    }
+
+    pub fn dumped(base: u64, bytes: Vec<u8>) -> Region {
+        Region::new("dumped", base, bytes, false)
+    }
+
+    fn func_at(&self, off: u64) -> Option<&str> {
+        self.funcs
+            .iter()
+            .find(|(o, _)| *o == off)
+            .map(|(_, n)| n.as_str())
     }
     fn contains(&self, addr: u64) -> bool {
         addr.wrapping_sub(self.base) < self.bytes.len() as u64
@@ -734,24 +765,19 @@ impl World {
             Decision::Refused => dumped,
             Decision::Remap { .. } => {
                 let base = self.regions[dumped].base;
-                self.regions[dumped] = Region {
-                    name,
-                    base,
-                    bytes: runtime_bytes.to_vec(),
-                    runtime: true,
-                };
+                self.regions[dumped] = Region::new(&name, base, runtime_bytes.to_vec(), true);
                 dumped
             }
             Decision::Proxy { patches, .. } => {
                 let r = &mut self.regions[dumped];
                 r.runtime = false;
                 apply_patches(patches, &mut r.bytes);
-                self.add(Region {
-                    name,
-                    base: runtime_base,
-                    bytes: runtime_bytes.to_vec(),
-                    runtime: true,
-                })
+                self.add(Region::new(
+                    &name,
+                    runtime_base,
+                    runtime_bytes.to_vec(),
+                    true,
+                ))
             }
         }
     }
@@ -798,11 +824,7 @@ impl World {
             let off = at.wrapping_sub(r.base);
             let rest = &r.bytes[off as usize..];
             if r.runtime {
-                let sym = Image::parse(&r.bytes).ok().and_then(|img| {
-                    img.functions()
-                        .find(|s| s.offset == Some(off))
-                        .map(|s| s.name.to_string())
-                });
+                let sym = r.func_at(off).map(str::to_string);
                 return match sym {
                     Some(symbol) => (
                         Target::Runtime {
@@ -827,11 +849,7 @@ impl World {
                     hops.push(at);
                 }
                 None => {
-                    let symbol = Image::parse(&r.bytes).ok().and_then(|img| {
-                        img.functions()
-                            .find(|s| s.offset == Some(off))
-                            .map(|s| s.name.to_string())
-                    });
+                    let symbol = r.func_at(off).map(str::to_string);
                     return (
                         Target::Stale {
                             region: r.name.clone(),

@@ -87,7 +87,7 @@ struct OutSym<'s> {
 #[derive(Default)]
 struct Strtab {
     bytes: Vec<u8>,
-    index: std::collections::HashMap<String, u32>,
+    index: std::collections::BTreeMap<String, u32>,
 }
 
 impl Strtab {
@@ -450,8 +450,14 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
 
     // --- text: a trap instruction pattern, so a stray jump into it stops rather than slides
     let fill = text_fill(spec.machine);
-    for i in 0..u64::from(spec.text_size) {
-        o.buf[(text_off + i) as usize] = fill[(i % fill.len() as u64) as usize];
+    let text = &mut o.buf[text_off as usize..(text_off + u64::from(spec.text_size)) as usize];
+    // The pattern repeated to 64 bytes (a multiple of every fill length), copied 64 bytes at a time.
+    let mut pattern = [0u8; 64];
+    for (i, b) in pattern.iter_mut().enumerate() {
+        *b = fill[i % fill.len()];
+    }
+    for chunk in text.chunks_mut(64) {
+        chunk.copy_from_slice(&pattern[..chunk.len()]);
     }
 
     // --- section headers

@@ -38,12 +38,12 @@ impl<'a> Arbitrary<'a> for Spec {
             }
         }
         let text_size = u.int_in_range(16..=16384u32)?;
-        let all = pools::all_names();
+        let all = pools::all_names_ref();
         let mut symbols: Vec<SymSpec> = Vec::new();
         for _ in 0..u.int_in_range(0..=MAX_GEN_SYMBOLS)? {
             let name = match u.int_in_range(0..=5)? {
                 0 => ident(u)?,
-                1 => u.choose(&all)?.to_string(),
+                1 => u.choose(all)?.to_string(),
                 _ => u.choose(arch.exports)?.to_string(),
             };
             if versions.contains(&name) || symbols.iter().any(|s| s.name == name) {

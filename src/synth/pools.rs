@@ -260,13 +260,21 @@ pub const VERSIONS: &[&str] = &[
 
 /// Every name any architecture exports (deduplicated), for generators that mix architectures.
 pub fn all_names() -> Vec<&'static str> {
-    let mut v: Vec<&str> = ARCHES
-        .iter()
-        .flat_map(|a| a.exports.iter().copied())
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v
+    all_names_ref().to_vec()
+}
+
+/// [`all_names`] without a copy (computed once).
+pub fn all_names_ref() -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut v: Vec<&str> = ARCHES
+            .iter()
+            .flat_map(|a| a.exports.iter().copied())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    })
 }
 
 pub fn arch(name: &str) -> Option<&'static Arch> {
