@@ -2,14 +2,14 @@
 # Seed corpus/vdso_parse/ (libFuzzer format: one input per file, named by the sha256 of its content,
 # no extension) with
 #   1. every real vDSO image in ../shared/realvdso/images/*.so (relative to the repo root), and
-#   2. synthetic images from `cargo run --release --example seed_synth -- corpus/vdso_parse`, if that
+#   2. synthetic and paired seeds for every target from `cargo run --release --example seed_synth -- corpus`, if that
 #      example exists.
 # Either source is skipped with a message when absent. Re-running is idempotent (content-addressed).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 out=corpus/vdso_parse
-mkdir -p "$out" corpus/regressions/vdso_parse
+mkdir -p "$out" corpus/regressions/vdso_parse corpus/regressions/vdso_reloc corpus/regressions/remap_layout corpus/regressions/plan_chain
 
 images=../shared/realvdso/images
 if [[ -d "$images" ]]; then
@@ -31,7 +31,7 @@ fi
 
 if [[ -f examples/seed_synth.rs ]]; then
     echo "seed-corpus: writing synthetic seeds with examples/seed_synth.rs"
-    cargo run --release --example seed_synth -- "$out"
+    cargo run --release --example seed_synth -- corpus
 else
     echo "seed-corpus: examples/seed_synth.rs not found; skipping synthetic seeds"
 fi

@@ -6,7 +6,11 @@
 //! panic (uninteresting input is an [`Outcome::Reject`]); oracles do, with a message naming the invariant
 //! of DESIGN.md §3 and both sides of the comparison.
 
+pub mod oracles;
+pub mod plan_chain;
+pub mod remap_layout;
 pub mod vdso_parse;
+pub mod vdso_reloc;
 
 use std::path::{Path, PathBuf};
 
@@ -26,10 +30,24 @@ pub struct Target {
 }
 
 /// Every target, in the order `replay` reports them.
-pub const TARGETS: &[Target] = &[Target {
-    name: "vdso_parse",
-    run: vdso_parse::run,
-}];
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "vdso_parse",
+        run: vdso_parse::run,
+    },
+    Target {
+        name: "vdso_reloc",
+        run: vdso_reloc::run,
+    },
+    Target {
+        name: "remap_layout",
+        run: remap_layout::run,
+    },
+    Target {
+        name: "plan_chain",
+        run: plan_chain::run,
+    },
+];
 
 /// The result of replaying one folder through one target.
 #[derive(Debug, Default)]
