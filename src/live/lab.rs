@@ -468,6 +468,11 @@ impl Lab {
         Some(copy.base + copy.entries[k]?)
     }
 
+    /// Forget every image added with [`Lab::add_dumped`] (their mappings are unmapped).
+    pub fn drop_dumped(&mut self) {
+        self.images.clear();
+    }
+
     /// The name an added image was given (for `ProxiedImage` paths).
     pub fn image_name(&self, i: u8) -> Option<&str> {
         self.images.get(usize::from(i)).map(|(n, _)| n.as_str())

@@ -52,7 +52,7 @@ pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
     }
     let mut s = dumped.clone();
     s.symbols = syms;
-    layout_symbols(&mut s, u32::from(e.extra_text % 4096));
+    layout_symbols(&mut s, u32::from(e.extra_text % 1024));
     s
 }
 

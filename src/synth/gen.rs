@@ -37,7 +37,8 @@ impl<'a> Arbitrary<'a> for Spec {
                 versions.push(v.to_string());
             }
         }
-        let text_size = u.int_in_range(16..=16384u32)?;
+        // Real vDSO text is 1-6 KiB; more only makes every build slower.
+        let text_size = u.int_in_range(16..=6144u32)?;
         let all = pools::all_names_ref();
         let mut symbols: Vec<SymSpec> = Vec::new();
         for _ in 0..u.int_in_range(0..=MAX_GEN_SYMBOLS)? {
