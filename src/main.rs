@@ -193,6 +193,16 @@ fn inspect(file: Option<&Path>, live_flag: bool, json: bool) -> Result<bool, Str
     Ok(true)
 }
 
+/// The inputs of `corpus/vdso_parse/` in name order (the real kernel images among them carry a
+/// kernel version note; callers filter).
+fn kernel_images(corpus: &Path) -> Vec<Vec<u8>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("vdso_parse"))
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files.iter().filter_map(|f| std::fs::read(f).ok()).collect()
+}
+
 /// One row of the `check` verdict table.
 struct Row {
     what: String,
@@ -296,14 +306,7 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
             let arch = vdso_lab::arch::Arch::of(&live_img);
             let mut counts = std::collections::BTreeMap::new();
             let mut n = 0;
-            let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("vdso_parse"))
-                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-                .unwrap_or_default();
-            files.sort();
-            for f in files {
-                let Ok(bytes) = std::fs::read(&f) else {
-                    continue;
-                };
+            for bytes in kernel_images(corpus) {
                 let Ok(img) = Image::parse(&bytes) else {
                     continue;
                 };
@@ -341,14 +344,7 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
     // and called through too: real restores from those kernels, exercised live.
     let mut proxied_images = Vec::new();
     if let Ok(Some(lab)) = &mut lab {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("vdso_parse"))
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.sort();
-        for f in files {
-            let Ok(bytes) = std::fs::read(&f) else {
-                continue;
-            };
+        for bytes in kernel_images(corpus) {
             let Ok(img) = Image::parse(&bytes) else {
                 continue;
             };

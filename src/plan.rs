@@ -518,22 +518,16 @@ fn proxy(
         }
         let from = dv.start.wrapping_add(off);
         let style = policy.style;
-        let bytes = match arch.encode(style, from, target) {
-            Ok(b) => b,
-            Err(_) if style == Style::Relative => {
-                match arch.encode(Style::Absolute, from, target) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        findings.push(finding(
-                            FindingKind::UnsupportedArch,
-                            Severity::Error,
-                            Some(key(s)),
-                            e.to_string(),
-                        ));
-                        continue;
-                    }
-                }
+        // A short jump that does not reach falls back to the absolute form.
+        let encoded = arch.encode(style, from, target).or_else(|e| {
+            if style == Style::Relative {
+                arch.encode(Style::Absolute, from, target)
+            } else {
+                Err(e)
             }
+        });
+        let bytes = match encoded {
+            Ok(b) => b,
             Err(e) => {
                 findings.push(finding(
                     FindingKind::UnsupportedArch,

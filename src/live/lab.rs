@@ -515,18 +515,7 @@ impl Lab {
         let Some(entry) = self.entry(path, f) else {
             return outcome(Verdict::NotExercised, 0);
         };
-        let job = Job {
-            path,
-            func: f,
-            clock: clock.unwrap_or(0),
-            entry,
-            remap: match path {
-                CallPath::Remapped(n) => self.remap_plan(n),
-                _ => RemapJob::default(),
-            },
-            timens: false,
-            bench_calls: 0,
-        };
+        let job = self.job(path, f, clock.unwrap_or(0), entry, false, 0);
         match run_in_child(&job) {
             Err(v) => outcome(v, 0),
             Ok(recs) => {
@@ -570,18 +559,14 @@ impl Lab {
         let entry = self
             .entry(path, Func::ClockGettime)
             .ok_or(Verdict::NotExercised)?;
-        let job = Job {
+        let job = self.job(
             path,
-            func: Func::ClockGettime,
-            clock: libc::CLOCK_MONOTONIC,
+            Func::ClockGettime,
+            libc::CLOCK_MONOTONIC,
             entry,
-            remap: match path {
-                CallPath::Remapped(n) => self.remap_plan(n),
-                _ => RemapJob::default(),
-            },
-            timens: false,
-            bench_calls: calls.max(1),
-        };
+            false,
+            calls.max(1),
+        );
         let recs = run_in_child(&job)?;
         let r = recs.first().ok_or(Verdict::Error { ret: -1 })?;
         let ns = (r[2] as f64 - r[0] as f64) * 1e9 + (r[3] as f64 - r[1] as f64);
@@ -626,18 +611,7 @@ impl Lab {
         let c = clock.unwrap_or(libc::CLOCK_REALTIME);
         let host = ts_now(c);
         let host = host.tv_sec as Nanos * NS_PER_SEC + host.tv_nsec as Nanos;
-        let job = Job {
-            path,
-            func: f,
-            clock: clock.unwrap_or(0),
-            entry,
-            remap: match path {
-                CallPath::Remapped(n) => self.remap_plan(n),
-                _ => RemapJob::default(),
-            },
-            timens: true,
-            bench_calls: 0,
-        };
+        let job = self.job(path, f, clock.unwrap_or(0), entry, true, 0);
         o.verdict = match run_in_child(&job) {
             Err(v) => v,
             Ok(recs) => {
@@ -694,22 +668,35 @@ impl Lab {
     /// `time()` read once through `path` in a child, with the syscall's reading just before: (path, syscall).
     pub fn time_via(&self, path: CallPath) -> Result<(i64, i64), Verdict> {
         let entry = self.entry(path, Func::Time).ok_or(Verdict::NotExercised)?;
-        let job = Job {
+        let job = self.job(path, Func::Time, 0, entry, false, 0);
+        let recs = run_in_child(&job)?;
+        recs.first()
+            .map(|r| (r[2], r[0]))
+            .ok_or(Verdict::Error { ret: -1 })
+    }
+
+    /// The child's job for `f` through `path` at `entry` (remapped paths get their move plan).
+    fn job(
+        &self,
+        path: CallPath,
+        func: Func,
+        clock: i32,
+        entry: u64,
+        timens: bool,
+        bench_calls: u32,
+    ) -> Job {
+        Job {
             path,
-            func: Func::Time,
-            clock: 0,
+            func,
+            clock,
             entry,
             remap: match path {
                 CallPath::Remapped(n) => self.remap_plan(n),
                 _ => RemapJob::default(),
             },
-            timens: false,
-            bench_calls: 0,
-        };
-        let recs = run_in_child(&job)?;
-        recs.first()
-            .map(|r| (r[2], r[0]))
-            .ok_or(Verdict::Error { ret: -1 })
+            timens,
+            bench_calls,
+        }
     }
 
     /// What the child of a remapped path moves: the movable mappings, and a hint for where.
