@@ -19,6 +19,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod arch;
+pub mod extract;
 pub mod fuzzing;
 pub mod image;
 pub mod layout;

@@ -54,6 +54,15 @@ enum Cmd {
     },
     /// List the restore policies with their provenance.
     Policies,
+    /// Extract every vDSO image embedded in kernels or Debian kernel packages (vmlinux, Image,
+    /// bzImage, Image.gz, EFI zboot, .deb), named <arch>-<flavour>-<release>.so.
+    Extract {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Where to write the images (default: the current directory).
+        #[arg(short, long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Reproduce a known restore bug on this kernel, then show the fix (scenarios: vdso01).
     Repro {
         /// The scenario: `vdso01` (CRIU zdtm static/vdso01, issue #2390: time(NULL) == 0 after restore).
@@ -101,6 +110,7 @@ fn main() -> ExitCode {
         Cmd::Inspect { file, live, json } => inspect(file.as_deref(), live, json),
         Cmd::Replay { dir } => replay(&dir.unwrap_or_else(default_corpus)),
         Cmd::Repro { scenario } => repro(&scenario),
+        Cmd::Extract { paths, out } => extract_cmd(&paths, &out),
         Cmd::Policies => {
             for p in vdso_lab::policy::ALL {
                 println!("{:<10} {}", p.name, p.provenance);
@@ -762,4 +772,43 @@ fn repro(scenario: &str) -> Result<bool, String> {
         }
     );
     Ok(reproduced && fixed)
+}
+
+/// Largest kernel or package file `extract` reads (Debian kernel packages are up to ~150 MiB).
+const MAX_KERNEL_FILE: u64 = 1 << 30;
+
+fn extract_cmd(paths: &[PathBuf], out: &Path) -> Result<bool, String> {
+    use std::io::Read;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut total = 0;
+    for p in paths {
+        let shown = p.display().to_string();
+        let f = std::fs::File::open(p).map_err(|e| format!("cannot open {shown}: {e}"))?;
+        if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(format!("{shown} is a directory"));
+        }
+        let mut bytes = Vec::new();
+        f.take(MAX_KERNEL_FILE)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let found = vdso_lab::extract::extract(&bytes, &shown)?;
+        if found.is_empty() {
+            println!("{shown}: no vDSO image found");
+        }
+        for f in found {
+            let dest = out.join(&f.name);
+            std::fs::write(&dest, &f.bytes)
+                .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+            println!(
+                "{} ({} bytes, {}, release {}) from {}",
+                dest.display(),
+                f.bytes.len(),
+                f.arch.map_or("unknown arch", |a| a.name()),
+                f.release.as_deref().unwrap_or("unknown"),
+                f.from
+            );
+            total += 1;
+        }
+    }
+    Ok(total > 0)
 }
