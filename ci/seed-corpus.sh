@@ -29,6 +29,12 @@ else
     echo "seed-corpus: $images not found; skipping real vDSO images"
 fi
 
+shopt -s nullglob
+for f in corpus/real/*.so; do
+    cp "$f" "$out/$(sha256sum "$f" | cut -d' ' -f1)"
+done
+shopt -u nullglob
+
 if [[ -f examples/seed_synth.rs ]]; then
     echo "seed-corpus: writing synthetic seeds with examples/seed_synth.rs"
     cargo run --release --example seed_synth -- corpus

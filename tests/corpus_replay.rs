@@ -27,6 +27,19 @@ fn corpus_replays_clean() {
             }
         }
     }
+    // The real-kernel images (corpus/real/*.so) go through the parser's target too.
+    let parse = TARGETS.iter().find(|t| t.name == "vdso_parse").unwrap();
+    let r = replay_dir(parse, &root.join("real")).unwrap();
+    println!(
+        "vdso_parse corpus/real: {} inputs, {} ok, {} failed",
+        r.inputs,
+        r.ok,
+        r.failures.len()
+    );
+    total += r.inputs;
+    for (f, msg) in r.failures {
+        failures.push(format!("vdso_parse: {}: {msg}", f.display()));
+    }
     assert!(total > 0, "no corpus inputs under {}", root.display());
     assert!(
         failures.is_empty(),
