@@ -51,7 +51,8 @@ pub struct Mapping {
 
 impl Mapping {
     pub fn len(&self) -> u64 {
-        self.end - self.start
+        // `from_maps` and `shifted` never build an inverted range; a hand-made one reads as empty.
+        self.end.saturating_sub(self.start)
     }
     pub fn is_empty(&self) -> bool {
         self.start == self.end
@@ -249,19 +250,21 @@ impl Layout {
         })
     }
 
-    /// The same layout moved by `delta` bytes (wrapping), distances and order kept.
-    pub fn shifted(&self, delta: i64) -> Layout {
-        Layout {
-            mappings: self
-                .mappings
-                .iter()
-                .map(|m| Mapping {
-                    start: m.start.wrapping_add(delta as u64),
-                    end: m.end.wrapping_add(delta as u64),
+    /// The same layout moved by `delta` bytes, distances and order kept; `None` when a mapping would
+    /// leave the 64-bit address space (below 0 or past the top).
+    pub fn shifted(&self, delta: i64) -> Option<Layout> {
+        let mappings = self
+            .mappings
+            .iter()
+            .map(|m| {
+                Some(Mapping {
+                    start: m.start.checked_add_signed(delta)?,
+                    end: m.end.checked_add_signed(delta)?,
                     ..*m
                 })
-                .collect(),
-        }
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Layout { mappings })
     }
 
     /// (role, offset from the `[vdso]` start (or the first mapping's), length) of every movable mapping:

@@ -373,7 +373,11 @@ impl Lab {
         let hint = first_start.saturating_sub(256 << 20) as usize;
         let mut area = Area::new(total as usize, hint)?;
         let shift = (area.start as u64).wrapping_sub(first_start);
-        let layout = self.live.layout.shifted(shift as i64);
+        let layout = self.live.layout.shifted(shift as i64).ok_or_else(|| {
+            LabError::Plan(format!(
+                "{what}: the copy's layout leaves the address space"
+            ))
+        })?;
         let base = vdso.start.wrapping_add(shift);
         let code_at = (vdso.start - first_start) as usize;
 
