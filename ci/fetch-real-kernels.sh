@@ -37,6 +37,7 @@ Dir::Etc::PreferencesParts "$apt/etc/preferences.d";
 APT::Architectures { $(printf '"%s"; ' "${arches[@]}") };
 APT::Get::Download-Only "true";
 Acquire::Languages "none";
+Acquire::Check-Valid-Until "false";
 CONF
 export APT_CONFIG=$apt/apt.conf
 quiet() { if [[ -t 1 ]]; then "$@"; else "$@" >/dev/null 2>&1; fi; }
@@ -61,7 +62,12 @@ for c in "${combos[@]}"; do
     pkg=$(apt-cache search --names-only "^linux-(image|binary)(-unsigned)?-[0-9][^ ]*-$flav(-unsigned)?\$" 2>/dev/null \
         | awk '{print $1}' | grep -v -E -- '-(dbg|rt|cloud)-' | sort -V | while read -r p; do
             if apt-cache policy "$p:$arch" 2>/dev/null | grep -q "deb.debian.org/debian $suite/main"; then echo "$p"; fi
-        done | tail -n 1 || true)
+        done > "$apt/candidates" || true
+        # Prefer the packages that carry the kernel itself: sid's linux-binary[-unsigned]-* (its
+        # linux-image-* are small transitional packages), then *-unsigned, then anything.
+        for pat in '^linux-binary-unsigned-' '^linux-binary-' '-unsigned$' '.'; do
+            grep -E -- "$pat" "$apt/candidates" | tail -n 1 && break
+        done)
     if [[ -z "$pkg" ]]; then
         echo "fetch-real-kernels: $suite $arch: no package, skipped"
         continue

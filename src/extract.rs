@@ -141,9 +141,9 @@ fn decompress(codec: Codec, data: &[u8], cap: u64) -> Option<Vec<u8>> {
         Codec::Gzip => read_capped(flate2::read::GzDecoder::new(data), cap),
         Codec::Bzip2 => read_capped(bzip2::read::BzDecoder::new(data), cap),
         Codec::Zstd => read_capped(ruzstd::decoding::StreamingDecoder::new(data).ok()?, cap),
-        // xz2 (liblzma) rather than lzma-rs: kernels compress with the x86/ARM BCJ filters, which
+        // liblzma rather than lzma-rs: kernels compress with the x86/ARM BCJ filters, which
         // only liblzma implements.
-        Codec::Xz => read_capped(xz2::read::XzDecoder::new(data), cap),
+        Codec::Xz => read_capped(liblzma::read::XzDecoder::new(data), cap),
         Codec::Lzma => {
             // lzma "alone" as the kernel writes it has no stored length and ends with an end marker;
             // lzma-rs rejects bytes after the marker (and keeps no output then), while a container
@@ -275,7 +275,7 @@ fn deb(bytes: &[u8], from: &str, out: &mut Vec<Found>) -> Result<(), String> {
         let reader: Box<dyn Read + '_> = match name.rsplit('.').next() {
             Some("tar") => Box::new(&mut entry),
             Some("gz") => Box::new(flate2::read::GzDecoder::new(&mut entry)),
-            Some("xz") => Box::new(xz2::read::XzDecoder::new(&mut entry)),
+            Some("xz") => Box::new(liblzma::read::XzDecoder::new(&mut entry)),
             Some("zst") => Box::new(
                 ruzstd::decoding::StreamingDecoder::new(&mut entry)
                     .map_err(|e| format!("{from}: {name}: {e}"))?,
@@ -305,6 +305,18 @@ fn deb(bytes: &[u8], from: &str, out: &mut Vec<Found>) -> Result<(), String> {
     Err(format!("{from}: a .deb without data.tar"))
 }
 
+/// `e_flags` of an ELF image (already parsed, so the header is there).
+fn img_flags(b: &[u8]) -> u32 {
+    let at = if b.get(4) == Some(&2) { 48 } else { 36 };
+    let Some(f) = b.get(at..at + 4) else { return 0 };
+    let a = [f[0], f[1], f[2], f[3]];
+    if b.get(5) == Some(&2) {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    }
+}
+
 /// Every vDSO image in `bytes` (a kernel, a compressed kernel or a .deb), named
 /// `<arch>-<flavour>-<release>.so`: the flavour is `vdso64`/`vdso32`/`vdsox32` on x86 and, elsewhere,
 /// `vdso32` for an ELF32 image of a kernel that also has an ELF64 one (a compat vDSO), else `vdso`.
@@ -327,11 +339,25 @@ pub fn extract(bytes: &[u8], from: &str) -> Result<Vec<Found>, String> {
             _ if img.class == Class::Elf32 && has64 => "vdso32",
             _ => "vdso",
         };
+        // mips kernels carry two ELF32 vDSOs (o32 and n32, the latter flagged EF_MIPS_ABI2).
+        let abi = if f.arch == Some(Arch::Mips) && img_flags(&f.bytes) & 0x20 != 0 {
+            "n32"
+        } else {
+            ""
+        };
         f.name = format!(
-            "{}-{flavour}-{}.so",
+            "{}-{flavour}{abi}-{}.so",
             f.arch.map_or("unknown", |a| a.name()),
             f.release.as_deref().unwrap_or("unknown")
         );
+    }
+    // Any remaining clash gets a counter rather than overwriting a sibling.
+    for i in 1..out.len() {
+        let mut n = 2;
+        while out[..i].iter().any(|o| o.name == out[i].name) {
+            out[i].name = out[i].name.replace(".so", &format!("-{n}.so"));
+            n += 1;
+        }
     }
     Ok(out)
 }

@@ -226,29 +226,117 @@ fn a_real_kernel_from_the_cache_matches_shared_realvdso() {
         let bytes = std::fs::read(e.path()).unwrap();
         let found = extract(&bytes, &e.path().display().to_string()).unwrap();
         assert!(!found.is_empty(), "{}: no vDSO", e.path().display());
-        for f in found {
-            let Some(release) = &f.release else { continue };
-            // The shared images of the same kernel (MANIFEST column 7 ends with "(<release>)").
-            let same: Vec<Vec<u8>> = manifest
-                .lines()
-                .filter(|l| {
-                    l.split('\t')
-                        .nth(6)
-                        .is_some_and(|k| k.ends_with(&format!("({release})")))
-                })
-                .filter_map(|l| real(l.split('\t').next()?))
-                .collect();
-            if same.is_empty() {
+        let Some(release) = found.iter().find_map(|f| f.release.clone()) else {
+            continue;
+        };
+        // Every image shared/realvdso has of this kernel (MANIFEST column 7 ends with
+        // "(<release>)") must come out of our extraction byte for byte.
+        for line in manifest.lines() {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if !cols
+                .get(6)
+                .is_some_and(|k| k.ends_with(&format!("({release})")))
+            {
                 continue;
             }
+            let Some(shared) = real(cols[0]) else {
+                continue;
+            };
             assert!(
-                same.contains(&f.bytes),
-                "{}: extracted from {} differs from every shared image of {release}",
-                f.name,
-                f.from
+                found.iter().any(|f| f.bytes == shared),
+                "{}: shared/realvdso's {} is not among the extracted images",
+                e.path().display(),
+                cols[0]
             );
             compared += 1;
         }
     }
-    println!("{compared} extracted images byte-identical to shared/realvdso");
+    println!("{compared} shared/realvdso images reproduced byte for byte");
+}
+
+#[test]
+fn corrupt_inputs_get_clean_results_in_bounded_time() {
+    let t0 = std::time::Instant::now();
+    let Some((_, k)) = kernel() else {
+        println!("skipped: ../shared/realvdso/images not found");
+        return;
+    };
+    // Truncated archives and streams: no panic; whatever decoded cleanly is scanned.
+    let d = deb("./boot/vmlinuz-x", &bzimage(&xz(&k)), xz, "xz");
+    for cut in [10, d.len() / 3, d.len() / 2, d.len() - 7] {
+        let _ = extract(&d[..cut], "truncated deb");
+    }
+    let z = zstd(&k);
+    let _ = extract(&z[..z.len() / 2], "truncated zstd").unwrap();
+    // A tar entry that claims 4 GiB: the header lies, the reader stops at the data there is.
+    let tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(4 << 30);
+    h.set_mode(0o644);
+    h.set_path("./boot/vmlinuz-huge").unwrap();
+    h.set_cksum();
+    let mut t = tar.into_inner().unwrap();
+    t.extend_from_slice(h.as_bytes());
+    t.extend_from_slice(&[0u8; 4096]);
+    let mut ar = ar::Builder::new(Vec::new());
+    ar.append(
+        &ar::Header::new(b"data.tar".to_vec(), t.len() as u64),
+        t.as_slice(),
+    )
+    .unwrap();
+    let _ = extract(&ar.into_inner().unwrap(), "4 GiB claim");
+    // An lzma header claiming 4 GiB of output is not even tried.
+    let mut l = vec![0x5d, 0, 0, 0x80, 0];
+    l.extend_from_slice(&(4u64 << 30).to_le_bytes());
+    l.extend_from_slice(&[0x55; 1000]);
+    assert!(extract(&l, "lzma 4 GiB").unwrap().is_empty());
+    // A bomb: 300 MiB of zeros in ~300 KiB of gzip; decompression stops at the cap.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..300 {
+        e.write_all(&zeros).unwrap();
+    }
+    let bomb = e.finish().unwrap();
+    assert!(extract(&bomb, "gzip bomb").unwrap().is_empty());
+    println!("corrupt inputs handled in {:?}", t0.elapsed());
+}
+
+#[test]
+fn the_manifest_matches_the_files() {
+    use sha2::{Digest, Sha256};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real");
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    let mut rows = 0;
+    for line in manifest.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 8, "{line}");
+        let bytes = std::fs::read(dir.join(f[0])).unwrap();
+        assert_eq!(format!("{:x}", Sha256::digest(&bytes)), f[1], "{}", f[0]);
+        let img = vdso_lab::image::Image::parse(&bytes).unwrap();
+        assert_eq!(
+            vdso_lab::arch::Arch::of(&img).map_or("unknown", |a| a.name()),
+            f[2],
+            "{}",
+            f[0]
+        );
+        let exports: Vec<String> = img
+            .functions()
+            .filter(|s| s.name.starts_with("__"))
+            .map(|s| format!("{}@{}", s.name, s.version.unwrap_or("")))
+            .collect();
+        assert_eq!(exports.join(","), f[7], "{}", f[0]);
+        assert!(!f[6].is_empty(), "{}: no source package", f[0]);
+        rows += 1;
+    }
+    let files = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "so")
+        })
+        .count();
+    assert_eq!(rows, files, "every image has exactly one manifest row");
 }
