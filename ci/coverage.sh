@@ -21,7 +21,11 @@ for t in $targets; do
     [[ -d "corpus/regressions/$t" ]] && dirs+=("corpus/regressions/$t")
     cargo +nightly fuzz coverage "$t" "${dirs[@]}" >/dev/null 2>&1
     profiles+=("fuzz/coverage/$t/coverage.profdata")
-    objects+=(-object "fuzz/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/coverage/$(rustc +nightly -vV | sed -n 's/^host: //p')/release/$t")
+    # cargo fuzz coverage puts the instrumented binary under the crate's target/ (newer cargo-fuzz)
+    # or fuzz/target/ (older): take whichever exists.
+    host=$(rustc +nightly -vV | sed -n 's/^host: //p')
+    bin=$( (ls -t {target,fuzz/target}/"$host"/coverage/"$host"/release/"$t" 2>/dev/null || true) | head -n 1)
+    objects+=(-object "$bin")
 done
 "$tools/llvm-profdata" merge -sparse "${profiles[@]}" -o "$out/merged.profdata"
 ignore='(\.cargo/registry|/rustc/|fuzz_targets|/library/)'
@@ -35,6 +39,7 @@ cover() {
         END { if (lines) printf "%-12s %5.1f%% of %d lines\n", p, 100 * (lines - missed) / lines, lines }' "$out/report.txt"
 }
 echo "coverage from the corpora (HTML: $out/html/index.html)"
-cover "src/image"
-cover "src/plan"
-cover "src/"
+# llvm-cov names files relative to src/.
+cover "^image/"
+cover "^plan[.]rs"
+cover "^TOTAL"
