@@ -89,7 +89,7 @@ enum Cmd {
         json: bool,
     },
     /// Plan every ordered pair of same-architecture images found in DIRs (checkpoint kernel x restore
-    /// kernel) and show the outcomes as a grid per architecture.
+    /// kernel; `live` adds this kernel's vDSO) and show the outcomes as a grid per architecture.
     Matrix {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
@@ -677,6 +677,16 @@ fn matrix_cmd(
     let policy = policy_named(policy)?;
     let mut entries = Vec::new();
     for d in dirs {
+        if d.as_os_str() == "live" {
+            let l = live::read()
+                .map_err(|e| e.to_string())?
+                .ok_or("this process has no vDSO (AT_SYSINFO_EHDR is 0)")?;
+            entries.push(Entry {
+                name: "live".into(),
+                bytes: l.bytes,
+            });
+            continue;
+        }
         let rd = std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()))?;
         for e in rd {
             let p = e.map_err(|e| format!("{}: {e}", d.display()))?.path();

@@ -254,3 +254,25 @@ fn policies_plan_and_matrix() {
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<title>"));
 }
+
+#[test]
+fn matrix_takes_the_live_vdso() {
+    if vdso_lab::live::vdso_base().is_none() {
+        println!("skipped: this process has no vDSO");
+        return;
+    }
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real");
+    let out = run(&["matrix", real.to_str().unwrap(), "live", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let has_live = v["arches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["images"].as_array().unwrap().iter().any(|n| n == "live"));
+    assert!(has_live, "live is one of the matrix images");
+}
