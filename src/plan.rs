@@ -490,17 +490,10 @@ fn proxy(
                 arch.name()
             ),
         ));
-        return Plan {
-            arch: Some(arch),
-            policy: policy.name,
-            decision: Decision::Proxy {
-                patches,
-                park: rv.start,
-            },
-            findings,
-        };
     }
-    for s in exports {
+    // Without a modelled trampoline nothing is patched; the plan is still a proxy.
+    let to_patch = if arch.modelled() { exports } else { &[] };
+    for s in to_patch {
         if !policy.knows(arch, s.name) {
             continue; // found as a stale entry by `verify` unless an alias covers it
         }
