@@ -560,31 +560,68 @@ impl<'a> Image<'a> {
                 }
             }
         }
-        let mut ambiguous: Vec<&str> = Vec::new();
-        for s in self.exports() {
+        // Every symbol a lookup can answer with (defined, not local), decoded once, and grouped by name
+        // (a stable sort keeps table order inside a group): each export is then compared with the few
+        // symbols sharing its name instead of rescanning the table.
+        let visible: Vec<super::Symbol<'a>> = self
+            .symbols()
+            .filter(|s| s.offset.is_some() && !matches!(s.binding, super::Binding::Local))
+            .collect();
+        // Ordered by (hash, name): names are compared only where their hashes tie, which keeps string
+        // comparisons (costly under fuzzing instrumentation) to the equal ones.
+        let hashes: Vec<u32> = visible
+            .iter()
+            .map(|s| gnu_hash(s.name.as_bytes()))
+            .collect();
+        let mut by_name: Vec<usize> = (0..visible.len()).collect();
+        by_name.sort_by(|&a, &b| {
+            hashes[a]
+                .cmp(&hashes[b])
+                .then_with(|| visible[a].name.cmp(visible[b].name))
+        });
+        let mut group_of = vec![0..0; visible.len()];
+        let mut start = 0;
+        for g in by_name.chunk_by(|&a, &b| visible[a].name == visible[b].name) {
+            for &i in g {
+                group_of[i] = start..start + g.len();
+            }
+            start += g.len();
+        }
+        let mut reported = vec![false; visible.len()];
+        for (pos, s) in visible.iter().enumerate() {
+            if !s.is_export() {
+                continue;
+            }
+            let group = || by_name[group_of[pos].clone()].iter().map(|&i| &visible[i]);
             // Two exports answering to the same unversioned lookup: which one a loader binds depends on
             // which table it walks and in what order. Reported once per name; lookups by that key are
             // then not compared (any answer among the candidates is "right").
-            let candidates: Vec<u32> = self
-                .exports()
-                .filter(|o| o.name == s.name && !o.version_hidden)
+            let candidates: Vec<u32> = group()
+                .filter(|o| o.is_export() && !o.version_hidden)
                 .map(|o| o.index)
                 .collect();
             // The lookup key of `s` is (name, version), or (name, default) when unversioned: it is
             // ambiguous when another export answers to the same key.
-            let same_key = self
-                .exports()
-                .filter(|o| o.name == s.name && o.version == s.version)
+            let same_key = group()
+                .filter(|o| o.is_export() && o.version == s.version)
                 .count();
             let is_ambiguous = same_key > 1 || (s.version.is_none() && candidates.len() > 1);
-            if candidates.len() > 1 && !ambiguous.contains(&s.name) {
-                ambiguous.push(s.name);
+            let first = group_of[pos].start;
+            if candidates.len() > 1 && !reported[first] {
+                reported[first] = true;
                 out.push(HashFinding::Ambiguous {
                     name: s.name.to_string(),
                     indices: candidates,
                 });
             }
-            let linear = self.lookup(s.name, s.version).linear;
+            // What a linear scan of the table answers (the first match in table order).
+            let linear = group()
+                .filter(|o| match s.version {
+                    Some(v) => o.version == Some(v),
+                    None => !o.version_hidden,
+                })
+                .map(|o| o.index)
+                .min();
             for table in [HashTable::Sysv, HashTable::Gnu] {
                 let (present, reached, why) = self.reaches(table, s.name, s.index);
                 if !present {
