@@ -422,23 +422,21 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
             findings,
         }
     } else {
-        proxy(dumped, runtime, policy, arch, dv, rv, &exports, findings)
+        proxy(dumped, policy, arch, dv, rv, &exports, &rfuncs, findings)
     };
-    verify(dumped, runtime, policy, plan)
+    verify(dumped, runtime, policy, &exports, &rfuncs, plan)
 }
 
 /// For architectures without modelled trampolines: an entry point is redirected when the policy knows
 /// it or an alias at the same offset, and lands well when the runtime image has its counterpart.
 fn verify_by_knowledge(
-    dumped: &Side,
-    runtime: &Side,
+    exports: &[Symbol],
+    rfuncs: &[Symbol],
     policy: &Policy,
     arch: Arch,
     plan: &mut Plan,
 ) {
-    let exports: Vec<Symbol> = dumped.image.functions().collect();
-    let rfuncs: Vec<Symbol> = runtime.image.functions().collect();
-    for s in &exports {
+    for s in exports {
         let covered = exports
             .iter()
             .any(|o| o.offset == s.offset && policy.knows(arch, o.name));
@@ -449,7 +447,7 @@ fn verify_by_knowledge(
                 Some(key(s)),
                 format!("{} does not know it: left unredirected", policy.name),
             ));
-        } else if counterpart(&rfuncs, s, false).is_none() {
+        } else if counterpart(rfuncs, s, false).is_none() {
             plan.findings.push(finding(
                 FindingKind::TargetMissing,
                 Severity::Error,
@@ -463,15 +461,14 @@ fn verify_by_knowledge(
 #[allow(clippy::too_many_arguments)]
 fn proxy(
     dumped: &Side,
-    runtime: &Side,
     policy: &Policy,
     arch: Arch,
     dv: Mapping,
     rv: Mapping,
     exports: &[Symbol],
+    rfuncs: &[Symbol],
     mut findings: Vec<Finding>,
 ) -> Plan {
-    let rfuncs: Vec<Symbol> = runtime.image.functions().collect();
     // Without a usable `.text`, patches must at least stay inside the image.
     let text = Some(
         dumped
@@ -498,7 +495,7 @@ fn proxy(
             continue; // found as a stale entry by `verify` unless an alias covers it
         }
         let Some(off) = s.offset else { continue };
-        let target = match counterpart(&rfuncs, s, policy.missing == Missing::JumpToAbsent) {
+        let target = match counterpart(rfuncs, s, policy.missing == Missing::JumpToAbsent) {
             Some(r) => rv.start.wrapping_add(r.offset.unwrap_or(0)),
             // CRIU: the absent marker makes the target the runtime base minus one.
             None => rv.start.wrapping_sub(1),
@@ -595,7 +592,14 @@ fn proxy(
 
 /// Follow every exported entry point of the dumped image through the applied plan and add a finding for
 /// each that does not land on its own function in the runtime image.
-fn verify(dumped: &Side, runtime: &Side, policy: &Policy, mut plan: Plan) -> Plan {
+fn verify(
+    dumped: &Side,
+    runtime: &Side,
+    policy: &Policy,
+    exports: &[Symbol],
+    rfuncs: &[Symbol],
+    mut plan: Plan,
+) -> Plan {
     let (Some(arch), Some(dv), Some(rv)) = (plan.arch, dumped.vdso(), runtime.vdso()) else {
         return plan;
     };
@@ -603,18 +607,17 @@ fn verify(dumped: &Side, runtime: &Side, policy: &Policy, mut plan: Plan) -> Pla
         return plan;
     }
     if !arch.modelled() && matches!(plan.decision, Decision::Proxy { .. }) {
-        verify_by_knowledge(dumped, runtime, policy, arch, &mut plan);
+        verify_by_knowledge(exports, rfuncs, policy, arch, &mut plan);
         return plan;
     }
     let mut world = World::new(arch);
-    let d = world.add(Region::dumped(dv.start, dumped.image.bytes().to_vec()));
-    world.apply(d, &plan, runtime.image.bytes(), rv.start);
-    let rfuncs: Vec<Symbol> = runtime.image.functions().collect();
+    let d = world.add(Region::dumped(dv.start, dumped.image));
+    world.apply(d, &plan, runtime.image, rv.start);
     let mut seen = std::collections::HashSet::new();
-    for s in dumped.image.functions() {
+    for s in exports {
         let Some(off) = s.offset else { continue };
         let target = world.resolve(dv.start.wrapping_add(off)).0;
-        let want = counterpart(&rfuncs, &s, false);
+        let want = counterpart(rfuncs, s, false);
         let problem = match (&target, &want) {
             (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset => continue,
             (Target::Runtime { symbol, .. }, _) => (
@@ -634,39 +637,38 @@ fn verify(dumped: &Side, runtime: &Side, policy: &Policy, mut plan: Plan) -> Pla
                 format!("jumps to {address:#x}, outside every mapping"),
             ),
         };
-        if seen.insert((problem.0, key(&s))) {
-            plan.findings.push(finding(
-                problem.0,
-                Severity::Error,
-                Some(key(&s)),
-                problem.1,
-            ));
+        if seen.insert((problem.0, key(s))) {
+            plan.findings
+                .push(finding(problem.0, Severity::Error, Some(key(s)), problem.1));
         }
     }
     plan
 }
 
-/// Where an address leads.
+/// Where an address leads (names borrowed from the [`World`] that resolved it).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Target {
+pub enum Target<'w> {
     /// The start of an exported function of a runtime vDSO: live code.
     Runtime {
-        region: String,
+        region: &'w str,
         offset: u64,
-        symbol: String,
+        symbol: &'w str,
     },
     /// Old code of a dumped image that no trampoline covers.
     Stale {
-        region: String,
+        region: &'w str,
         offset: u64,
-        symbol: Option<String>,
+        symbol: Option<&'w str>,
     },
     /// Inside a runtime vDSO, but not at the start of an exported function.
-    Misdirected { region: String, offset: u64 },
+    Misdirected { region: &'w str, offset: u64 },
     /// No region holds the address.
     Nowhere { address: u64 },
 }
+
+/// The addresses a resolution visited, the first one included (inline up to a short chain).
+pub type Hops = smallvec::SmallVec<[u64; 4]>;
 
 /// A piece of the restored address space.
 #[derive(Debug, Clone)]
@@ -677,37 +679,62 @@ pub struct Region {
     /// A runtime vDSO (the kernel's live code, with its data pages at the right distance), as opposed
     /// to a dumped image kept as plain memory.
     pub runtime: bool,
-    /// (offset, name) of the image's exported functions, read once (patches never touch the tables).
-    funcs: Vec<(u64, String)>,
+    /// (offset, end of the name in `names`) of the image's exported functions, read once (patches never
+    /// touch the tables); the names are concatenated in `names`.
+    funcs: Vec<(u64, usize)>,
+    names: String,
 }
 
 impl Region {
+    /// A region holding `bytes`, parsed for its function names (none when they do not parse).
     pub fn new(name: &str, base: u64, bytes: Vec<u8>, runtime: bool) -> Region {
-        let funcs = Image::parse(&bytes)
-            .map(|img| {
-                img.functions()
-                    .filter_map(|s| Some((s.offset?, s.name.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Region {
+        let mut r = Region {
             name: name.to_string(),
             base,
-            bytes,
+            bytes: Vec::new(),
             runtime,
-            funcs,
+            funcs: Vec::new(),
+            names: String::new(),
+        };
+        if let Ok(img) = Image::parse(&bytes) {
+            r.index(&img);
+        }
+        r.bytes = bytes;
+        r
+    }
+
+    /// A region holding a copy of an already parsed image.
+    pub fn of_image(name: &str, base: u64, image: &Image, runtime: bool) -> Region {
+        let mut r = Region {
+            name: name.to_string(),
+            base,
+            bytes: image.bytes().to_vec(),
+            runtime,
+            funcs: Vec::new(),
+            names: String::new(),
+        };
+        r.index(image);
+        r
+    }
+
+    fn index(&mut self, image: &Image) {
+        for s in image.functions() {
+            if let Some(off) = s.offset {
+                self.names.push_str(s.name);
+                self.funcs.push((off, self.names.len()));
+            }
         }
     }
 
-    pub fn dumped(base: u64, bytes: Vec<u8>) -> Region {
-        Region::new("dumped", base, bytes, false)
+    /// The dumped image as plain memory at `base`.
+    pub fn dumped(base: u64, image: &Image) -> Region {
+        Region::of_image("dumped", base, image, false)
     }
 
     fn func_at(&self, off: u64) -> Option<&str> {
-        self.funcs
-            .iter()
-            .find(|(o, _)| *o == off)
-            .map(|(_, n)| n.as_str())
+        let i = self.funcs.iter().position(|&(o, _)| o == off)?;
+        let start = i.checked_sub(1).map_or(0, |p| self.funcs[p].1);
+        self.names.get(start..self.funcs[i].1)
     }
     fn contains(&self, addr: u64) -> bool {
         addr.wrapping_sub(self.base) < self.bytes.len() as u64
@@ -743,28 +770,24 @@ impl World {
         &mut self,
         dumped: usize,
         plan: &Plan,
-        runtime_bytes: &[u8],
+        runtime: &Image,
         runtime_base: u64,
     ) -> usize {
-        let n = self.regions.len();
-        let name = format!("runtime#{n}");
+        let name = |n: usize| format!("runtime#{n}");
         match &plan.decision {
             Decision::Refused => dumped,
             Decision::Remap { .. } => {
                 let base = self.regions[dumped].base;
-                self.regions[dumped] = Region::new(&name, base, runtime_bytes.to_vec(), true);
+                self.regions[dumped] =
+                    Region::of_image(&name(self.regions.len()), base, runtime, true);
                 dumped
             }
             Decision::Proxy { patches, .. } => {
                 let r = &mut self.regions[dumped];
                 r.runtime = false;
                 apply_patches(patches, &mut r.bytes);
-                self.add(Region::new(
-                    &name,
-                    runtime_base,
-                    runtime_bytes.to_vec(),
-                    true,
-                ))
+                let n = self.regions.len();
+                self.add(Region::of_image(&name(n), runtime_base, runtime, true))
             }
         }
     }
@@ -795,13 +818,14 @@ impl World {
             policy,
         );
         let base = runtime_layout.get(Role::Vdso).map_or(0, |m| m.start);
-        let now = self.apply(current, &p, runtime_bytes, base);
+        let now = self.apply(current, &p, &runtime, base);
         Ok((p, now))
     }
 
     /// Follow `addr` through trampolines to where it leads; also returns the addresses visited.
-    pub fn resolve(&self, addr: u64) -> (Target, Vec<u64>) {
-        let mut hops = vec![addr];
+    pub fn resolve(&self, addr: u64) -> (Target<'_>, Hops) {
+        let mut hops = Hops::new();
+        hops.push(addr);
         let mut at = addr;
         for _ in 0..MAX_HOPS {
             // Later regions shadow earlier ones (a remap replaces what was there).
@@ -811,11 +835,10 @@ impl World {
             let off = at.wrapping_sub(r.base);
             let rest = &r.bytes[off as usize..];
             if r.runtime {
-                let sym = r.func_at(off).map(str::to_string);
-                return match sym {
+                return match r.func_at(off) {
                     Some(symbol) => (
                         Target::Runtime {
-                            region: r.name.clone(),
+                            region: &r.name,
                             offset: off,
                             symbol,
                         },
@@ -823,7 +846,7 @@ impl World {
                     ),
                     None => (
                         Target::Misdirected {
-                            region: r.name.clone(),
+                            region: &r.name,
                             offset: off,
                         },
                         hops,
@@ -836,12 +859,11 @@ impl World {
                     hops.push(at);
                 }
                 None => {
-                    let symbol = r.func_at(off).map(str::to_string);
                     return (
                         Target::Stale {
-                            region: r.name.clone(),
+                            region: &r.name,
                             offset: off,
-                            symbol,
+                            symbol: r.func_at(off),
                         },
                         hops,
                     );

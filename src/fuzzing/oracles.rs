@@ -48,14 +48,14 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, p: &Plan) {
         return;
     }
     let mut world = World::new(arch);
-    let d = world.add(Region::dumped(dv.start, dumped.image.bytes().to_vec()));
-    world.apply(d, p, runtime.image.bytes(), rv.start);
+    let d = world.add(Region::dumped(dv.start, dumped.image));
+    world.apply(d, p, runtime.image, rv.start);
+    let rfuncs: Vec<_> = runtime.image.functions().collect();
     for s in dumped.image.functions() {
         let Some(off) = s.offset else { continue };
         let (t, hops) = world.resolve(dv.start.wrapping_add(off));
-        let want = runtime
-            .image
-            .functions()
+        let want = rfuncs
+            .iter()
             .find(|r| r.name == s.name && r.version == s.version);
         let lands = matches!((&t, &want), (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset);
         let k = key(s.name, s.version);
@@ -117,7 +117,9 @@ pub fn check_patch_safety(dumped: &Side, p: &Plan) {
         .chain([(bytes.len(), bytes.len())]);
     for (start, end) in spans {
         let to = start.max(from);
-        if let Some(i) = (from..to).find(|&i| bytes[i] != patched[i]) {
+        // One comparison of the whole span; the differing byte is looked for only to report it.
+        if bytes[from..to] != patched[from..to] {
+            let i = (from..to).find(|&i| bytes[i] != patched[i]).unwrap_or(from);
             panic!(
                 "invariant 5 (patch safety): byte {i:#x} outside every patch changed from {:#04x} to {:#04x}",
                 bytes[i], patched[i]
@@ -191,9 +193,12 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &crate::policy::Policy) 
             .ok()
             .map(|img| Side::preset(&img, h.base).layout)
     };
-    let Some(la) = lay(first) else { return };
+    let Ok(a) = Image::parse(first.bytes) else {
+        return;
+    };
+    let la = Side::preset(&a, first.base).layout;
     let mut chain = World::new(arch);
-    let mut current = chain.add(Region::dumped(first.base, first.bytes.to_vec()));
+    let mut current = chain.add(Region::dumped(first.base, &a));
     let mut current_layout = la.clone();
     let mut plans = Vec::new();
     for h in rest {
@@ -213,7 +218,7 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &crate::policy::Policy) 
     }
     let Some(lc) = lay(last) else { return };
     let mut direct = World::new(arch);
-    let da = direct.add(Region::dumped(first.base, first.bytes.to_vec()));
+    let da = direct.add(Region::dumped(first.base, &a));
     let Ok((pd, _)) = direct.restore(da, &la, last.bytes, &lc, policy) else {
         return;
     };
@@ -229,7 +234,7 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &crate::policy::Policy) 
     if chain_refused {
         return; // a kernel in the middle lacks an export; its refusal names it
     }
-    let (Ok(a), Ok(c)) = (Image::parse(first.bytes), Image::parse(last.bytes)) else {
+    let Ok(c) = Image::parse(last.bytes) else {
         return;
     };
     for s in a.functions() {
