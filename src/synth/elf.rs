@@ -83,29 +83,26 @@ struct OutSym<'s> {
     shndx: u16,
 }
 
-/// A string table under construction (names are deduplicated).
-#[derive(Default)]
-struct Strtab {
+/// A string table under construction (names, borrowed from the spec, are deduplicated).
+struct Strtab<'s> {
     bytes: Vec<u8>,
-    index: std::collections::BTreeMap<String, u32>,
+    index: std::collections::HashMap<&'s str, u32, super::WordHash>,
 }
 
-impl Strtab {
-    fn new() -> Strtab {
+impl<'s> Strtab<'s> {
+    fn with_capacity(names: usize) -> Strtab<'s> {
         Strtab {
             bytes: vec![0],
-            index: Default::default(),
+            index: std::collections::HashMap::with_capacity_and_hasher(names, Default::default()),
         }
     }
-    fn add(&mut self, s: &str) -> u32 {
-        if let Some(&o) = self.index.get(s) {
-            return o;
-        }
-        let o = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(s.as_bytes());
-        self.bytes.push(0);
-        self.index.insert(s.to_string(), o);
-        o
+    fn add(&mut self, s: &'s str) -> u32 {
+        *self.index.entry(s).or_insert_with(|| {
+            let o = self.bytes.len() as u32;
+            self.bytes.extend_from_slice(s.as_bytes());
+            self.bytes.push(0);
+            o
+        })
     }
 }
 
@@ -135,7 +132,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     let s_shstr = idx(".shstrtab", true, &mut names).unwrap_or(0);
 
     // --- strings and symbols (values filled in once .text is placed)
-    let mut dynstr = Strtab::new();
+    let mut dynstr = Strtab::with_capacity(1 + spec.versions.len() + spec.symbols.len());
     dynstr.add(&spec.soname);
     for v in &spec.versions {
         dynstr.add(v);
@@ -172,7 +169,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     let nbuckets = bucket_count(syms.len());
     if spec.hash.gnu() {
         // GNU hash requires the hashed symbols grouped by bucket, in bucket order.
-        syms.sort_by_key(|s| gnu_hash(s.name.as_bytes()) % nbuckets);
+        syms.sort_by_cached_key(|s| gnu_hash(s.name.as_bytes()) % nbuckets);
     }
     let name_off: Vec<u32> = syms.iter().map(|s| dynstr.add(s.name)).collect();
     let nsym = syms.len() as u64 + 1; // with the null symbol

@@ -103,6 +103,28 @@ fn err<T>(msg: impl Into<String>) -> Result<T, SpecError> {
     Err(SpecError(msg.into()))
 }
 
+/// A multiply-rotate hash over 8-byte words (the Fx hash's shape) for sets of a spec's own names: a few
+/// dozen short strings, where SipHash's flood resistance buys nothing and hashing instead of ordering
+/// keeps string comparisons (costly under fuzzing instrumentation) to actual matches.
+#[derive(Default)]
+pub(crate) struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type WordHash = std::hash::BuildHasherDefault<WordHasher>;
+
 /// Bounds that keep a spec small enough to build instantly: vDSOs have at most a few dozen symbols and a
 /// few pages of text, and generators stay well inside these.
 pub const MAX_SYMBOLS: usize = 4096;
@@ -162,7 +184,6 @@ impl Spec {
                 ));
             }
         }
-        let mut seen = std::collections::BTreeSet::new();
         for s in &self.symbols {
             if !ok_name(&s.name) {
                 return err(format!(
@@ -174,12 +195,6 @@ impl Spec {
                 if !self.versions.contains(v) {
                     return err(format!("symbol `{}` names undefined version `{v}`", s.name));
                 }
-            }
-            if !seen.insert((&s.name, &s.version)) {
-                return err(format!(
-                    "symbol `{}` defined twice with one version",
-                    s.name
-                ));
             }
             if u64::from(s.offset) + u64::from(s.size) > u64::from(self.text_size) {
                 return err(format!("symbol `{}` extends past the text", s.name));
@@ -199,6 +214,21 @@ impl Spec {
                     s.name
                 ));
             }
+        }
+        let mut keys: std::collections::HashSet<(&str, Option<&str>), WordHash> =
+            std::collections::HashSet::with_capacity_and_hasher(
+                self.symbols.len(),
+                WordHash::default(),
+            );
+        if let Some(s) = self
+            .symbols
+            .iter()
+            .find(|s| !keys.insert((s.name.as_str(), s.version.as_deref())))
+        {
+            return err(format!(
+                "symbol `{}` defined twice with one version",
+                s.name
+            ));
         }
         if let Some(b) = &self.quirks.build_id {
             if b.is_empty() || b.len() > 64 {
