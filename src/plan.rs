@@ -15,6 +15,7 @@ use crate::arch::{Arch, Style};
 use crate::image::{Image, Symbol};
 use crate::layout::{Era, Layout, Mapping, Role};
 use crate::policy::{Missing, Policy, RemapRule};
+use std::borrow::Cow;
 use std::fmt;
 
 /// How bad a finding is.
@@ -670,12 +671,13 @@ pub enum Target<'w> {
 /// The addresses a resolution visited, the first one included (inline up to a short chain).
 pub type Hops = smallvec::SmallVec<[u64; 4]>;
 
-/// A piece of the restored address space.
+/// A piece of the restored address space. Its bytes are borrowed from the image it was made from until
+/// a patch is written into them.
 #[derive(Debug, Clone)]
-pub struct Region {
+pub struct Region<'a> {
     pub name: String,
     pub base: u64,
-    pub bytes: Vec<u8>,
+    pub bytes: Cow<'a, [u8]>,
     /// A runtime vDSO (the kernel's live code, with its data pages at the right distance), as opposed
     /// to a dumped image kept as plain memory.
     pub runtime: bool,
@@ -685,13 +687,13 @@ pub struct Region {
     names: String,
 }
 
-impl Region {
+impl<'a> Region<'a> {
     /// A region holding `bytes`, parsed for its function names (none when they do not parse).
-    pub fn new(name: &str, base: u64, bytes: Vec<u8>, runtime: bool) -> Region {
+    pub fn new(name: &str, base: u64, bytes: Vec<u8>, runtime: bool) -> Region<'a> {
         let mut r = Region {
             name: name.to_string(),
             base,
-            bytes: Vec::new(),
+            bytes: Cow::Borrowed(&[]),
             runtime,
             funcs: Vec::new(),
             names: String::new(),
@@ -699,16 +701,16 @@ impl Region {
         if let Ok(img) = Image::parse(&bytes) {
             r.index(&img);
         }
-        r.bytes = bytes;
+        r.bytes = Cow::Owned(bytes);
         r
     }
 
-    /// A region holding a copy of an already parsed image.
-    pub fn of_image(name: &str, base: u64, image: &Image, runtime: bool) -> Region {
+    /// A region over an already parsed image's bytes.
+    pub fn of_image<'b: 'a>(name: &str, base: u64, image: &Image<'b>, runtime: bool) -> Region<'a> {
         let mut r = Region {
             name: name.to_string(),
             base,
-            bytes: image.bytes().to_vec(),
+            bytes: Cow::Borrowed(image.bytes()),
             runtime,
             funcs: Vec::new(),
             names: String::new(),
@@ -718,6 +720,10 @@ impl Region {
     }
 
     fn index(&mut self, image: &Image) {
+        // Sized for a typical vDSO up front: growing both buffers name by name was most of a region's
+        // allocations.
+        self.funcs.reserve(32);
+        self.names.reserve(32 * 24);
         for s in image.functions() {
             if let Some(off) = s.offset {
                 self.names.push_str(s.name);
@@ -727,7 +733,7 @@ impl Region {
     }
 
     /// The dumped image as plain memory at `base`.
-    pub fn dumped(base: u64, image: &Image) -> Region {
+    pub fn dumped<'b: 'a>(base: u64, image: &Image<'b>) -> Region<'a> {
         Region::of_image("dumped", base, image, false)
     }
 
@@ -743,34 +749,34 @@ impl Region {
 
 /// A restored address space: regions of bytes, resolved through trampolines.
 #[derive(Debug, Clone)]
-pub struct World {
+pub struct World<'a> {
     pub arch: Arch,
-    pub regions: Vec<Region>,
+    pub regions: Vec<Region<'a>>,
 }
 
 /// How many trampolines a resolution follows before giving up (a loop of trampolines is `Nowhere`).
 const MAX_HOPS: usize = 16;
 
-impl World {
-    pub fn new(arch: Arch) -> World {
+impl<'a> World<'a> {
+    pub fn new(arch: Arch) -> World<'a> {
         World {
             arch,
             regions: Vec::new(),
         }
     }
 
-    pub fn add(&mut self, r: Region) -> usize {
+    pub fn add(&mut self, r: Region<'a>) -> usize {
         self.regions.push(r);
         self.regions.len() - 1
     }
 
     /// Apply `plan` to region `dumped`, with the runtime image `runtime_bytes` parked at `runtime_base`.
     /// Returns the index of the region that is now the process's `[vdso]`.
-    pub fn apply(
+    pub fn apply<'b: 'a>(
         &mut self,
         dumped: usize,
         plan: &Plan,
-        runtime: &Image,
+        runtime: &Image<'b>,
         runtime_base: u64,
     ) -> usize {
         let name = |n: usize| format!("runtime#{n}");
@@ -785,7 +791,7 @@ impl World {
             Decision::Proxy { patches, .. } => {
                 let r = &mut self.regions[dumped];
                 r.runtime = false;
-                apply_patches(patches, &mut r.bytes);
+                apply_patches(patches, r.bytes.to_mut());
                 let n = self.regions.len();
                 self.add(Region::of_image(&name(n), runtime_base, runtime, true))
             }
@@ -799,7 +805,7 @@ impl World {
         &mut self,
         current: usize,
         layout: &Layout,
-        runtime_bytes: &[u8],
+        runtime_bytes: &'a [u8],
         runtime_layout: &Layout,
         policy: &Policy,
     ) -> Result<(Plan, usize), crate::image::ParseError> {

@@ -596,22 +596,20 @@ impl<'a> Image<'a> {
             // Two exports answering to the same unversioned lookup: which one a loader binds depends on
             // which table it walks and in what order. Reported once per name; lookups by that key are
             // then not compared (any answer among the candidates is "right").
-            let candidates: Vec<u32> = group()
-                .filter(|o| o.is_export() && !o.version_hidden)
-                .map(|o| o.index)
-                .collect();
+            let candidate = |o: &&super::Symbol| o.is_export() && !o.version_hidden;
+            let candidates = group().filter(candidate).count();
             // The lookup key of `s` is (name, version), or (name, default) when unversioned: it is
             // ambiguous when another export answers to the same key.
             let same_key = group()
                 .filter(|o| o.is_export() && o.version == s.version)
                 .count();
-            let is_ambiguous = same_key > 1 || (s.version.is_none() && candidates.len() > 1);
+            let is_ambiguous = same_key > 1 || (s.version.is_none() && candidates > 1);
             let first = group_of[pos].start;
-            if candidates.len() > 1 && !reported[first] {
+            if candidates > 1 && !reported[first] {
                 reported[first] = true;
                 out.push(HashFinding::Ambiguous {
                     name: s.name.to_string(),
-                    indices: candidates,
+                    indices: group().filter(candidate).map(|o| o.index).collect(),
                 });
             }
             // What a linear scan of the table answers (the first match in table order).

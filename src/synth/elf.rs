@@ -91,8 +91,10 @@ struct Strtab<'s> {
 
 impl<'s> Strtab<'s> {
     fn with_capacity(names: usize) -> Strtab<'s> {
+        let mut bytes = Vec::with_capacity(1 + names * 24);
+        bytes.push(0);
         Strtab {
-            bytes: vec![0],
+            bytes,
             index: std::collections::HashMap::with_capacity_and_hasher(names, Default::default()),
         }
     }
@@ -143,7 +145,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
             None => 1,
         }
     };
-    let mut syms: Vec<OutSym> = Vec::new();
+    let mut syms: Vec<OutSym> = Vec::with_capacity(spec.versions.len() + spec.symbols.len());
     if spec.quirks.version_symbols {
         for (i, v) in spec.versions.iter().enumerate() {
             syms.push(OutSym {
@@ -220,7 +222,11 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     let note_off = note_len.map(|l| place(l, 4));
     let text_off = place(u64::from(spec.text_size), 16);
     let load_end = text_off + u64::from(spec.text_size);
-    let shstr: Vec<u8> = names.iter().flat_map(|n| n.bytes().chain([0])).collect();
+    let mut shstr: Vec<u8> = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+    for n in &names {
+        shstr.extend_from_slice(n.as_bytes());
+        shstr.push(0);
+    }
     let shstr_off = place(shstr.len() as u64, 1);
     let shoff = place(names.len() as u64 * class.shdr_size(), ws);
     let total = shoff + names.len() as u64 * class.shdr_size();
@@ -413,7 +419,8 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     }
 
     // --- dynamic
-    let mut tags: Vec<(u64, u64)> = vec![(dt::DT_SONAME, u64::from(dynstr.add(&spec.soname)))];
+    let mut tags: Vec<(u64, u64)> = Vec::with_capacity(ndyn as usize);
+    tags.push((dt::DT_SONAME, u64::from(dynstr.add(&spec.soname))));
     if let Some(h) = hash_off {
         tags.push((dt::DT_HASH, va(h)));
     }

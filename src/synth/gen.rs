@@ -41,7 +41,7 @@ impl<'a> Arbitrary<'a> for Spec {
         // Real vDSO text is 1-6 KiB; more only makes every build slower.
         let text_size = u.int_in_range(16..=6144u32)?;
         let all = pools::all_names_ref();
-        let mut symbols: Vec<SymSpec> = Vec::new();
+        let mut symbols: Vec<SymSpec> = Vec::with_capacity(MAX_GEN_SYMBOLS);
         for _ in 0..u.int_in_range(0..=MAX_GEN_SYMBOLS)? {
             let name = match u.int_in_range(0..=5)? {
                 0 => ident(u)?,
