@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Minimise the committed corpora: `cargo fuzz cmin` on corpus/<target>/ for every target, then
-#   1. put every real vDSO image back into corpus/vdso_parse/ (`ci/seed-corpus.sh --real-only`): cmin
-#      keeps only the real images that add coverage, but the vdso_parse corpus holds all of them, so that
-#      every real kernel's image seeds every run wherever the corpus is copied (fuzz-smoke, ClusterFuzzLite);
+#   1. put every real vDSO image back into corpus/vdso_parse/, and every real pair into
+#      corpus/vdso_reloc/ (`ci/seed-corpus.sh --real-only`): cmin keeps only the real inputs that add
+#      coverage, but these corpora hold all of them, so that every real kernel's image seeds every run
+#      wherever the corpus is copied (fuzz-smoke, ClusterFuzzLite), and libFuzzer's default -max_len
+#      (the largest seed) still admits the largest real pair;
 #   2. name every input by the sha256 of its content, as in the rest of corpus/ (libFuzzer names the
 #      inputs it writes by their sha1).
 # corpus/regressions/ is never touched. Prints files and bytes per target before and after.
@@ -25,21 +27,26 @@ size() { find "$1" -maxdepth 1 -type f -printf '%s\n' | awk '{ n++; b += $1 } EN
 log=$(mktemp "${TMPDIR:-/tmp}/cmin.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
+declare -A before
 for t in "${targets[@]}"; do
-    dir=corpus/$t
-    before=$(size "$dir")
-    if ! cargo fuzz cmin --sanitizer none "$t" "$dir" -- \
+    before[$t]=$(size "corpus/$t")
+    if ! cargo fuzz cmin --sanitizer none "$t" "corpus/$t" -- \
         -dict=fuzz/vdso.dict -use_counters=0 -set_cover_merge=1 >"$log" 2>&1; then
         echo "cmin: $t FAILED; last 40 lines of its output:" >&2
         tail -n 40 "$log" | cut -c1-300 >&2
         exit 1
     fi
-    if [[ $t == vdso_parse ]]; then
-        ci/seed-corpus.sh --real-only >/dev/null
-    fi
+done
+if ! ci/seed-corpus.sh --real-only >"$log" 2>&1; then
+    echo "cmin: ci/seed-corpus.sh --real-only FAILED:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+fi
+for t in "${targets[@]}"; do
+    dir=corpus/$t
     for f in "$dir"/*; do
         h=$(sha256sum "$f" | cut -d' ' -f1)
         [[ $f == "$dir/$h" ]] || mv -f "$f" "$dir/$h"
     done
-    echo "cmin: $t: $before -> $(size "$dir")"
+    echo "cmin: $t: ${before[$t]} -> $(size "$dir")"
 done

@@ -6,8 +6,9 @@
 #   3. synthetic and paired seeds for every target from `cargo run --release --example seed_synth -- corpus`, if that
 #      example exists.
 # Either source is skipped with a message when absent. Re-running is idempotent (content-addressed).
-# `--real-only` writes the real images (1 and 2) and skips the synthetic seeds: ci/cmin.sh uses it to
-# put back the real images that `cargo fuzz cmin` dropped without undoing the other targets' minimisation.
+# `--real-only` writes the real images (1 and 2) and, from 3, only the real pairs for corpus/vdso_reloc/:
+# ci/cmin.sh uses it to put back the real inputs that `cargo fuzz cmin` dropped without undoing the
+# minimisation of the synthetic ones.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 real_only=false
@@ -40,8 +41,9 @@ for f in corpus/real/*.so; do
 done
 shopt -u nullglob
 
-if $real_only; then
-    echo "seed-corpus: --real-only: no synthetic seeds"
+if [[ -f examples/seed_synth.rs ]] && $real_only; then
+    echo "seed-corpus: --real-only: writing the real pairs for vdso_reloc with examples/seed_synth.rs"
+    cargo run --release --example seed_synth -- corpus --real-only
 elif [[ -f examples/seed_synth.rs ]]; then
     echo "seed-corpus: writing synthetic seeds with examples/seed_synth.rs"
     cargo run --release --example seed_synth -- corpus
