@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Seed corpus/vdso_parse/ (libFuzzer format: one input per file, named by the sha256 of its content,
 # no extension) with
-#   1. every real vDSO image in ../shared/realvdso/images/*.so (relative to the repo root), and
-#   2. synthetic and paired seeds for every target from `cargo run --release --example seed_synth -- corpus`, if that
+#   1. every real vDSO image in ../shared/realvdso/images/*.so (relative to the repo root),
+#   2. every image of corpus/real/*.so (the Debian kernels' vDSOs tracked in this repository), and
+#   3. synthetic and paired seeds for every target from `cargo run --release --example seed_synth -- corpus`, if that
 #      example exists.
 # Either source is skipped with a message when absent. Re-running is idempotent (content-addressed).
+# `--real-only` writes the real images (1 and 2) and, from 3, only the real pairs for corpus/vdso_reloc/:
+# ci/cmin.sh uses it to put back the real inputs that `cargo fuzz cmin` dropped without undoing the
+# minimisation of the synthetic ones.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+real_only=false
+[[ ${1:-} == --real-only ]] && real_only=true
 
 out=corpus/vdso_parse
 mkdir -p "$out" corpus/regressions/vdso_parse corpus/regressions/vdso_reloc corpus/regressions/remap_layout corpus/regressions/plan_chain
@@ -35,7 +41,10 @@ for f in corpus/real/*.so; do
 done
 shopt -u nullglob
 
-if [[ -f examples/seed_synth.rs ]]; then
+if [[ -f examples/seed_synth.rs ]] && $real_only; then
+    echo "seed-corpus: --real-only: writing the real pairs for vdso_reloc with examples/seed_synth.rs"
+    cargo run --release --example seed_synth -- corpus --real-only
+elif [[ -f examples/seed_synth.rs ]]; then
     echo "seed-corpus: writing synthetic seeds with examples/seed_synth.rs"
     cargo run --release --example seed_synth -- corpus
 else

@@ -7,7 +7,8 @@
 //!   inputs (each under a different policy), plus structure-aware seeds;
 //! * `corpus/remap_layout/`, `corpus/plan_chain/`: structure-aware seeds.
 //!
-//! `cargo run --release --example seed_synth -- corpus`
+//! `cargo run --release --example seed_synth -- corpus [--real-only]`; `--real-only` writes the real
+//! pairs alone (what `ci/cmin.sh` puts back after minimising).
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -50,26 +51,31 @@ fn noise(seed: u64, len: usize, tag: Option<u8>) -> Vec<u8> {
 }
 
 fn main() {
-    let root = std::env::args()
-        .nth(1)
-        .expect("usage: seed_synth CORPUS-DIR");
-    let root = Path::new(&root);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let real_only = args.iter().any(|a| a == "--real-only");
+    let root = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .expect("usage: seed_synth CORPUS-DIR [--real-only]");
+    let root = Path::new(root);
     let mut runner = TestRunner::deterministic();
     let mut n = 0;
-    for a in vdso_lab::synth::pools::ARCHES {
-        let s = strategy::for_arch(a);
-        for _ in 0..2 {
-            let bytes = s.new_tree(&mut runner).unwrap().current().build().unwrap();
-            put(&root.join("vdso_parse"), &bytes);
-            n += 1;
+    if !real_only {
+        for a in vdso_lab::synth::pools::ARCHES {
+            let s = strategy::for_arch(a);
+            for _ in 0..2 {
+                let bytes = s.new_tree(&mut runner).unwrap().current().build().unwrap();
+                put(&root.join("vdso_parse"), &bytes);
+                n += 1;
+            }
         }
+        let s = strategy::x86_64_linux_6_18();
+        put(
+            &root.join("vdso_parse"),
+            &s.new_tree(&mut runner).unwrap().current().build().unwrap(),
+        );
+        n += 1;
     }
-    let s = strategy::x86_64_linux_6_18();
-    put(
-        &root.join("vdso_parse"),
-        &s.new_tree(&mut runner).unwrap().current().build().unwrap(),
-    );
-    n += 1;
 
     // Real pairs for vdso_reloc: each image with the next of its architecture (in name order).
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realvdso/images");
@@ -100,7 +106,7 @@ fn main() {
     } else {
         println!("seed_synth: {} not found; no real pairs", real.display());
     }
-    for k in 0..24u64 {
+    for k in (0..24u64).filter(|_| !real_only) {
         put(&root.join("vdso_reloc"), &noise(k + 1, 600, Some(0)));
         put(&root.join("remap_layout"), &noise(k + 101, 64, None));
         put(&root.join("plan_chain"), &noise(k + 201, 900, None));

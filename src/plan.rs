@@ -425,7 +425,9 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
     } else {
         proxy(dumped, policy, arch, dv, rv, &exports, &rfuncs, findings)
     };
-    verify(dumped, runtime, policy, &exports, &rfuncs, plan)
+    verify(
+        dumped, runtime, policy, arch, dv, rv, &exports, &rfuncs, plan,
+    )
 }
 
 /// For architectures without modelled trampolines: an entry point is redirected when the policy knows
@@ -471,12 +473,10 @@ fn proxy(
     mut findings: Vec<Finding>,
 ) -> Plan {
     // Without a usable `.text`, patches must at least stay inside the image.
-    let text = Some(
-        dumped
-            .image
-            .text()
-            .unwrap_or(0..dumped.image.bytes().len() as u64),
-    );
+    let text = dumped
+        .image
+        .text()
+        .unwrap_or(0..dumped.image.bytes().len() as u64);
     let mut patches: Vec<Patch> = Vec::new();
     if !arch.modelled() {
         findings.push(finding(
@@ -542,20 +542,18 @@ fn proxy(
                 ),
             ));
         }
-        if let Some(t) = &text {
-            let end = off.saturating_add(bytes.len() as u64);
-            if off < t.start || end > t.end || end > dumped.image.bytes().len() as u64 {
-                findings.push(finding(
-                    FindingKind::PatchOutsideText,
-                    Severity::Error,
-                    Some(key(s)),
-                    format!(
-                        "patch {off:#x}..{end:#x} leaves .text {:#x}..{:#x}",
-                        t.start, t.end
-                    ),
-                ));
-                continue;
-            }
+        let end = off.saturating_add(bytes.len() as u64);
+        if off < text.start || end > text.end || end > dumped.image.bytes().len() as u64 {
+            findings.push(finding(
+                FindingKind::PatchOutsideText,
+                Severity::Error,
+                Some(key(s)),
+                format!(
+                    "patch {off:#x}..{end:#x} leaves .text {:#x}..{:#x}",
+                    text.start, text.end
+                ),
+            ));
+            continue;
         }
         patches.push(Patch {
             offset: off,
@@ -591,22 +589,21 @@ fn proxy(
     }
 }
 
-/// Follow every exported entry point of the dumped image through the applied plan and add a finding for
-/// each that does not land on its own function in the runtime image.
+/// Follow every exported entry point of the dumped image through the applied plan (a remap or a proxy
+/// of `arch` images whose `[vdso]` mappings are `dv` and `rv`) and add a finding for each that does not
+/// land on its own function in the runtime image.
+#[allow(clippy::too_many_arguments)]
 fn verify(
     dumped: &Side,
     runtime: &Side,
     policy: &Policy,
+    arch: Arch,
+    dv: Mapping,
+    rv: Mapping,
     exports: &[Symbol],
     rfuncs: &[Symbol],
     mut plan: Plan,
 ) -> Plan {
-    let (Some(arch), Some(dv), Some(rv)) = (plan.arch, dumped.vdso(), runtime.vdso()) else {
-        return plan;
-    };
-    if plan.decision == Decision::Refused {
-        return plan;
-    }
     if !arch.modelled() && matches!(plan.decision, Decision::Proxy { .. }) {
         verify_by_knowledge(exports, rfuncs, policy, arch, &mut plan);
         return plan;
@@ -884,9 +881,7 @@ impl<'a> World<'a> {
 /// planner reports them as findings and never produces them for real images).
 pub fn apply_patches(patches: &[Patch], bytes: &mut [u8]) {
     for p in patches {
-        let Ok(start) = usize::try_from(p.offset) else {
-            continue;
-        };
+        let start = usize::try_from(p.offset).unwrap_or(usize::MAX);
         if let Some(dst) = bytes.get_mut(start..start.saturating_add(p.bytes.len())) {
             dst.copy_from_slice(&p.bytes);
         }

@@ -689,9 +689,8 @@ impl<'a> Image<'a> {
             .dt_hash
             .or(counts.gnu_hash)
             .ok_or_else(|| ParseError::missing("symbol count (no DT_HASH or DT_GNU_HASH)"))?;
-        if count > room_for_syms {
-            return Err(ParseError::new(ErrorKind::TooLarge, "symbol count", symtab));
-        }
+        // Both tables were read with `room_for_syms` (or a smaller nchain) as their bound.
+        debug_assert!(count <= room_for_syms, "hash tables bound the symbol count");
         let gnu = gnu.map(|(t, _)| t);
         if let Some(t) = &sysv {
             hash::validate_sysv_chains(&r, t)?;
