@@ -57,11 +57,11 @@ fn subset_image(live: &vdso_lab::image::Image) -> impl Strategy<Value = Vec<u8>>
         .functions()
         .map(|s| (s.name.to_string(), s.version.map(str::to_string)))
         .collect();
-    let versions: Vec<String> = live
+    let versions: Vec<vdso_lab::synth::Name> = live
         .versions
         .iter()
         .filter(|v| v.flags & vdso_lab::image::VER_FLG_BASE == 0)
-        .map(|v| v.name.to_string())
+        .map(|v| v.name.to_string().into())
         .collect();
     let machine = live.machine;
     (
@@ -80,8 +80,8 @@ fn subset_image(live: &vdso_lab::image::Image) -> impl Strategy<Value = Vec<u8>>
                 .zip(sizes)
                 .map(|((name, version), size)| {
                     let s = SymSpec {
-                        name,
-                        version,
+                        name: name.into(),
+                        version: version.map(Into::into),
                         offset: at,
                         size,
                         kind: vdso_lab::image::SymKind::Func,

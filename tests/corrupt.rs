@@ -33,8 +33,8 @@ fn fixed_spec(hash: HashStyle) -> Spec {
     for (real, alias, offset, size) in funcs {
         for (name, binding) in [(real, Binding::Global), (alias, Binding::Weak)] {
             symbols.push(SymSpec {
-                name: name.to_string(),
-                version: Some("LINUX_2.6".to_string()),
+                name: name.to_string().into(),
+                version: Some("LINUX_2.6".into()),
                 offset,
                 size,
                 kind: SymKind::Func,
@@ -46,9 +46,9 @@ fn fixed_spec(hash: HashStyle) -> Spec {
         class: Class::Elf64,
         endian: Endian::Little,
         machine: EM_X86_64,
-        soname: "linux-vdso.so.1".to_string(),
+        soname: "linux-vdso.so.1".into(),
         hash,
-        versions: vec!["LINUX_2.6".to_string()],
+        versions: vec!["LINUX_2.6".into()],
         symbols,
         text_size: 0x600,
         base: 0,

@@ -139,7 +139,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     for v in &spec.versions {
         dynstr.add(v);
     }
-    let version_index = |v: &Option<String>| -> u16 {
+    let version_index = |v: &Option<super::Name>| -> u16 {
         match v {
             Some(v) => 2 + spec.versions.iter().position(|x| x == v).unwrap_or(0) as u16,
             None => 1,
@@ -389,8 +389,8 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
         for (i, s) in syms.iter().enumerate() {
             o.u16(vs + 2 * (i as u64 + 1), s.versym);
         }
-        let all: Vec<&str> = std::iter::once(spec.soname.as_str())
-            .chain(spec.versions.iter().map(String::as_str))
+        let all: Vec<&str> = std::iter::once(&*spec.soname)
+            .chain(spec.versions.iter().map(|v| &**v))
             .collect();
         for (i, name) in all.iter().enumerate() {
             let at = vd + i as u64 * (VERDEF + VERDAUX);

@@ -41,7 +41,7 @@ pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
         let name = format!("__vdso_new_{suffix}");
         if !syms.iter().any(|s| s.name == name) {
             syms.push(SymSpec {
-                name,
+                name: name.into(),
                 version: dumped.versions.first().cloned(),
                 offset: 0,
                 size: u32::from(size % 1024).max(8),

@@ -3,7 +3,7 @@
 //! gives a smaller spec.
 
 use super::pools::{self, ARCHES, VERSIONS};
-use super::{HashStyle, Quirks, Spec, SymSpec};
+use super::{HashStyle, Name, Quirks, Spec, SymSpec};
 use crate::image::{Binding, Class, SymKind};
 use arbitrary::{Arbitrary, Result, Unstructured};
 
@@ -27,7 +27,7 @@ impl<'a> Arbitrary<'a> for Spec {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Spec> {
         let arch = u.choose(ARCHES)?;
         let hash = *u.choose(&[HashStyle::Both, HashStyle::Sysv, HashStyle::Gnu])?;
-        let mut versions: Vec<String> = Vec::new();
+        let mut versions: Vec<Name> = Vec::new();
         for _ in 0..u.int_in_range(0..=3)? {
             let v = if versions.is_empty() {
                 arch.version
@@ -35,7 +35,7 @@ impl<'a> Arbitrary<'a> for Spec {
                 *u.choose(VERSIONS)?
             };
             if !versions.iter().any(|x| x == v) {
-                versions.push(v.to_string());
+                versions.push(Name::Borrowed(v));
             }
         }
         // Real vDSO text is 1-6 KiB; more only makes every build slower.
@@ -43,10 +43,10 @@ impl<'a> Arbitrary<'a> for Spec {
         let all = pools::all_names_ref();
         let mut symbols: Vec<SymSpec> = Vec::with_capacity(MAX_GEN_SYMBOLS);
         for _ in 0..u.int_in_range(0..=MAX_GEN_SYMBOLS)? {
-            let name = match u.int_in_range(0..=5)? {
-                0 => ident(u)?,
-                1 => u.choose(all)?.to_string(),
-                _ => u.choose(arch.exports)?.to_string(),
+            let name: Name = match u.int_in_range(0..=5)? {
+                0 => ident(u)?.into(),
+                1 => Name::Borrowed(u.choose(all)?),
+                _ => Name::Borrowed(u.choose(arch.exports)?),
             };
             if versions.contains(&name) || symbols.iter().any(|s| s.name == name) {
                 continue;
@@ -94,7 +94,7 @@ impl<'a> Arbitrary<'a> for Spec {
             class: arch.class,
             endian: arch.endian,
             machine: arch.machine,
-            soname: arch.soname.to_string(),
+            soname: Name::Borrowed(arch.soname),
             hash,
             versions,
             symbols,

@@ -42,12 +42,16 @@ impl HashStyle {
     }
 }
 
+/// A name in a spec: most come from the static pools of real vDSO names (no allocation, which matters
+/// to fuzz targets that generate two specs per input), the rest are owned.
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// One exported symbol of a synthetic image.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SymSpec {
-    pub name: String,
+    pub name: Name,
     /// One of [`Spec::versions`], or `None` for an unversioned (DT_VERSYM 1) symbol.
-    pub version: Option<String>,
+    pub version: Option<Name>,
     /// Offset from the start of `.text` (not of the image: the image offset depends on the header sizes).
     pub offset: u32,
     pub size: u32,
@@ -75,11 +79,11 @@ pub struct Spec {
     pub class: Class,
     pub endian: Endian,
     pub machine: u16,
-    pub soname: String,
+    pub soname: Name,
     pub hash: HashStyle,
     /// Version definitions after the base one (which is named after the soname), in index order: the
     /// first gets DT_VERSYM index 2. Empty means no DT_VERSYM/DT_VERDEF at all.
-    pub versions: Vec<String>,
+    pub versions: Vec<Name>,
     pub symbols: Vec<SymSpec>,
     pub text_size: u32,
     /// Link address of file offset 0 (the load bias): 0 for modern vDSOs; old x86-64 kernels linked
@@ -223,7 +227,7 @@ impl Spec {
         if let Some(s) = self
             .symbols
             .iter()
-            .find(|s| !keys.insert((s.name.as_str(), s.version.as_deref())))
+            .find(|s| !keys.insert((&*s.name, s.version.as_deref())))
         {
             return err(format!(
                 "symbol `{}` defined twice with one version",
@@ -258,7 +262,7 @@ impl Spec {
                 if usize::from(v.index) != versions.len() + 2 {
                     return err("version indices are not 2, 3, ... in order");
                 }
-                versions.push(v.name.to_string());
+                versions.push(v.name.to_string().into());
             }
         }
         let text = img.text().map_err(|e| SpecError(e.to_string()))?;
@@ -282,8 +286,8 @@ impl Spec {
                 return Err(SpecError(format!("`{}` lies outside .text", s.name)));
             }
             symbols.push(SymSpec {
-                name: s.name.to_string(),
-                version: s.version.map(str::to_string),
+                name: s.name.to_string().into(),
+                version: s.version.map(|v| v.to_string().into()),
                 offset: (off - text.start) as u32,
                 size: s.size as u32,
                 kind: s.kind,
@@ -303,7 +307,7 @@ impl Spec {
             class: img.class,
             endian: img.endian,
             machine: img.machine,
-            soname: soname.to_string(),
+            soname: soname.to_string().into(),
             hash,
             versions,
             symbols,

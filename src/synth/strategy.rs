@@ -8,7 +8,7 @@
 //!   sizes vary.
 
 use super::pools::{self, Arch, ARCHES, VERSIONS};
-use super::{HashStyle, Quirks, Spec, SymSpec};
+use super::{HashStyle, Name, Quirks, Spec, SymSpec};
 use crate::image::{Binding, Class, SymKind};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -113,8 +113,8 @@ pub fn for_arch(arch: &'static Arch) -> impl Strategy<Value = Spec> {
                         Some(versions[usize::from(v) % versions.len()].clone())
                     };
                     SymSpec {
-                        name,
-                        version,
+                        name: name.into(),
+                        version: version.map(Name::from),
                         offset,
                         size,
                         kind,
@@ -126,9 +126,9 @@ pub fn for_arch(arch: &'static Arch) -> impl Strategy<Value = Spec> {
                 class: arch.class,
                 endian: arch.endian,
                 machine: arch.machine,
-                soname: arch.soname.to_string(),
+                soname: arch.soname.into(),
                 hash,
-                versions,
+                versions: versions.into_iter().map(Name::from).collect(),
                 symbols,
                 text_size,
                 base,
@@ -165,7 +165,7 @@ pub fn x86_64_linux_6_18() -> impl Strategy<Value = Spec> {
                 at += gap;
                 for (name, binding) in [(real, Binding::Global), (alias, Binding::Weak)] {
                     symbols.push(SymSpec {
-                        name: name.to_string(),
+                        name: Name::Borrowed(name),
                         version: Some("LINUX_2.6".into()),
                         offset: at,
                         size: *size,
