@@ -19,6 +19,9 @@ use crate::image::Image;
 use goblin::elf::header as eh;
 use std::fmt;
 
+/// A trampoline's bytes: at most 16 on every modelled architecture, so kept inline.
+pub type Trampoline = smallvec::SmallVec<[u8; 16]>;
+
 /// An instruction-set architecture as a vDSO image is built for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,7 +167,7 @@ impl Arch {
     }
 
     /// The bytes a restorer writes at `from` to jump to `to`.
-    pub fn encode(self, style: Style, from: u64, to: u64) -> Result<Vec<u8>, EncodeError> {
+    pub fn encode(self, style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeError> {
         for a in [from, to] {
             if a > self.max_address() {
                 return Err(EncodeError::BadAddress(a));
@@ -174,7 +177,7 @@ impl Arch {
         match (self, style) {
             (Arch::X86_64 | Arch::X32, Style::Absolute) => {
                 // REX.W B8+r: mov r64, imm64 (rax = 0); FF /4: jmp r/m64 with ModRM 11 100 000.
-                let mut b = vec![0x48, 0xb8];
+                let mut b = smallvec::smallvec![0x48, 0xb8];
                 b.extend_from_slice(&to.to_le_bytes());
                 b.extend_from_slice(&[0xff, 0xe0]);
                 b.resize(16, INT3);
@@ -182,7 +185,7 @@ impl Arch {
             }
             (Arch::I386, Style::Absolute) => {
                 // B8+r: mov r32, imm32 (eax); FF /4: jmp r/m32.
-                let mut b = vec![0xb8];
+                let mut b = smallvec::smallvec![0xb8];
                 b.extend_from_slice(&(to as u32).to_le_bytes());
                 b.extend_from_slice(&[0xff, 0xe0]);
                 b.resize(11, INT3);
@@ -200,14 +203,14 @@ impl Arch {
                     // wrap at 4 GiB.
                     i32::try_from(rel).map_err(|_| out_of_reach())?
                 };
-                let mut b = vec![0xe9];
+                let mut b = smallvec::smallvec![0xe9];
                 b.extend_from_slice(&rel.to_le_bytes());
                 Ok(b)
             }
             (Arch::Aarch64, Style::Absolute) => {
                 // LDR (literal), 64-bit: 0x58000000 | imm19 << 5 | Rt, imm19 = 8 / 4 (the literal after
                 // the BR); BR Xn: 0xd61f0000 | Rn << 5; x16 (IP0) is the intra-procedure scratch register.
-                let mut b = Vec::with_capacity(16);
+                let mut b = Trampoline::new();
                 b.extend_from_slice(&(0x5800_0000u32 | (2 << 5) | 16).to_le_bytes());
                 b.extend_from_slice(&(0xd61f_0000u32 | (16 << 5)).to_le_bytes());
                 b.extend_from_slice(&to.to_le_bytes());
@@ -220,12 +223,12 @@ impl Arch {
                     return Err(out_of_reach());
                 }
                 let imm26 = ((delta >> 2) as u32) & 0x03ff_ffff;
-                Ok((0x1400_0000u32 | imm26).to_le_bytes().to_vec())
+                Ok((0x1400_0000u32 | imm26).to_le_bytes().as_slice().into())
             }
             (Arch::Arm, Style::Absolute) => {
                 // CRIU's arm stub: `ldr pc, [pc, #-4]` (PC reads 8 ahead, so this loads the next word),
                 // the target, and `bkpt` as a guard.
-                let mut b = Vec::with_capacity(12);
+                let mut b = Trampoline::new();
                 b.extend_from_slice(&0xe51f_f004u32.to_le_bytes());
                 b.extend_from_slice(&(to as u32).to_le_bytes());
                 b.extend_from_slice(&0xe120_0070u32.to_le_bytes());
@@ -238,7 +241,7 @@ impl Arch {
                     return Err(out_of_reach());
                 }
                 let imm24 = ((delta >> 2) as u32) & 0x00ff_ffff;
-                Ok((0xea00_0000u32 | imm24).to_le_bytes().to_vec())
+                Ok((0xea00_0000u32 | imm24).to_le_bytes().as_slice().into())
             }
             _ => Err(EncodeError::Unsupported(self)),
         }

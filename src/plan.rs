@@ -84,9 +84,9 @@ impl fmt::Display for Finding {
 pub struct Patch {
     /// Offset from the dumped image start.
     pub offset: u64,
-    pub bytes: Vec<u8>,
+    pub bytes: crate::arch::Trampoline,
     /// Every dumped entry point starting at `offset` (aliases share one patch).
-    pub symbols: Vec<String>,
+    pub symbols: smallvec::SmallVec<[String; 1]>,
     /// Absolute address the trampoline jumps to.
     pub target: u64,
 }
@@ -558,7 +558,7 @@ fn proxy(
         patches.push(Patch {
             offset: off,
             bytes,
-            symbols: vec![key(s)],
+            symbols: smallvec::smallvec![key(s)],
             target,
         });
     }

@@ -59,27 +59,33 @@ pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
 /// Lay symbols out back to back, each at least 16 bytes, 16-aligned; symbols that shared a non-zero
 /// offset in the input (aliases) keep sharing one.
 pub fn layout_symbols(s: &mut Spec, extra: u32) {
-    let mut groups: Vec<(u32, Vec<usize>)> = Vec::new();
-    for (i, sym) in s.symbols.iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|(off, _)| *off == sym.offset && sym.offset != 0)
-        {
-            Some((_, v)) => v.push(i),
-            None => groups.push((sym.offset, vec![i])),
-        }
-    }
+    // Each symbol's group is named by its first member (the first symbol with the same non-zero
+    // offset); groups are laid out in order of their first member. One index vector, no per-group
+    // allocation: vdso_reloc lays out two specs per input.
+    let syms = &mut s.symbols;
+    let leader: Vec<usize> = (0..syms.len())
+        .map(|i| {
+            let off = syms[i].offset;
+            if off == 0 {
+                return i;
+            }
+            (0..i).find(|&j| syms[j].offset == off).unwrap_or(i)
+        })
+        .collect();
     let mut at = 0u32;
-    for (_, members) in &groups {
-        let size = members
-            .iter()
-            .map(|&i| s.symbols[i].size)
+    for l in 0..syms.len() {
+        if leader[l] != l {
+            continue;
+        }
+        let members = || (l..syms.len()).filter(|&i| leader[i] == l);
+        let size = members()
+            .map(|i| syms[i].size)
             .max()
             .unwrap_or(16)
             .clamp(16, 1 << 16);
-        for &i in members {
-            s.symbols[i].offset = at;
-            s.symbols[i].size = size;
+        for i in members() {
+            syms[i].offset = at;
+            syms[i].size = size;
         }
         at += size.div_ceil(16) * 16;
     }
