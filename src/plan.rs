@@ -685,23 +685,6 @@ pub struct Region<'a> {
 }
 
 impl<'a> Region<'a> {
-    /// A region holding `bytes`, parsed for its function names (none when they do not parse).
-    pub fn new(name: &str, base: u64, bytes: Vec<u8>, runtime: bool) -> Region<'a> {
-        let mut r = Region {
-            name: name.to_string(),
-            base,
-            bytes: Cow::Borrowed(&[]),
-            runtime,
-            funcs: Vec::new(),
-            names: String::new(),
-        };
-        if let Ok(img) = Image::parse(&bytes) {
-            r.index(&img);
-        }
-        r.bytes = Cow::Owned(bytes);
-        r
-    }
-
     /// A region over an already parsed image's bytes.
     pub fn of_image<'b: 'a>(name: &str, base: u64, image: &Image<'b>, runtime: bool) -> Region<'a> {
         let mut r = Region {
