@@ -17,6 +17,21 @@ fn named(p: &Plan, k: &str) -> bool {
     p.findings.iter().any(|f| f.symbol.as_deref() == Some(k))
 }
 
+/// Invariant 3 on an image synth built: its hash tables are sound. An ambiguous name (two default
+/// definitions) is a property of the spec, faithfully written, not a table defect, so it is allowed.
+/// `what` names the image in the panic message.
+pub fn check_synth_tables(img: &Image, what: &dyn std::fmt::Display) {
+    let findings: Vec<_> = img
+        .check_hashes()
+        .into_iter()
+        .filter(|f| !matches!(f, crate::image::HashFinding::Ambiguous { .. }))
+        .collect();
+    assert!(
+        findings.is_empty(),
+        "invariant 3 (hash lookups agree): {what} has findings {findings:?}"
+    );
+}
+
 /// Invariant 4 (plan soundness): every exported function of the dumped image resolves, through the
 /// applied plan, to the runtime symbol of the same name and version — or the plan carries a finding
 /// that names it. A refusal names every export the runtime image lacks (under `strict`) and nothing

@@ -9,8 +9,9 @@
 //! Real vDSO images are valid inputs as they are (no framing), so `corpus/vdso_parse/` is seeded with
 //! them.
 
+use super::oracles;
 use super::Outcome;
-use crate::image::{HashFinding, Image};
+use crate::image::Image;
 use crate::synth::Spec;
 
 pub fn run(data: &[u8]) -> Outcome {
@@ -35,17 +36,7 @@ pub fn run(data: &[u8]) -> Outcome {
         Ok(t) => t,
         Err(e) => panic!("invariant 2 (parse(synth(spec)) == spec): the twin of a parsed image does not parse: {e}\nspec: {spec:?}"),
     };
-    // The twin's tables are ours, so they must be sound; an ambiguous name is a property of the spec
-    // (two default definitions), faithfully copied, not a table defect.
-    let findings: Vec<_> = twin
-        .check_hashes()
-        .into_iter()
-        .filter(|f| !matches!(f, HashFinding::Ambiguous { .. }))
-        .collect();
-    assert!(
-        findings.is_empty(),
-        "invariant 3 (hash lookups agree): synthesized twin has findings {findings:?}\nspec: {spec:?}"
-    );
+    oracles::check_synth_tables(&twin, &format_args!("synthesized twin of spec {spec:?}"));
     let back = Spec::from_image(&twin);
     assert_eq!(
         back.as_ref(),

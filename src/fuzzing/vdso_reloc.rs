@@ -14,7 +14,7 @@
 use super::oracles;
 use super::Outcome;
 use crate::arch::Arch;
-use crate::image::{HashFinding, Image};
+use crate::image::Image;
 use crate::plan::{default_bases, plan, Side};
 use crate::policy::{self, Policy};
 use crate::synth::evolve::{evolve, layout_symbols, Evolution, Mutation};
@@ -82,17 +82,8 @@ pub fn run(data: &[u8]) -> Outcome {
         return Outcome::Reject;
     };
     if case.mutations.is_empty() {
-        // Invariant 3 on what synth built: its tables must be sound (an ambiguous name is the spec's).
         for img in [&di, &ri] {
-            let f: Vec<_> = img
-                .check_hashes()
-                .into_iter()
-                .filter(|f| !matches!(f, HashFinding::Ambiguous { .. }))
-                .collect();
-            assert!(
-                f.is_empty(),
-                "invariant 3 (hash lookups agree): synthesized image has findings {f:?}"
-            );
+            oracles::check_synth_tables(img, &"synthesized image");
         }
     }
     let Some(arch) = Arch::of(&di) else {
