@@ -2,7 +2,7 @@
 # Line coverage of the library from the fuzz corpora: every target's corpus and regressions are run
 # through a coverage-instrumented build (`cargo fuzz coverage`, nightly + llvm-tools), the profiles are
 # merged, and llvm-cov writes an HTML report to target/coverage/html/ and prints the line coverage of
-# src/image and src/plan. Installs the llvm-tools component when missing.
+# core/src/image and core/src/plan.rs. Installs the llvm-tools component when missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rustup component add llvm-tools --toolchain nightly >/dev/null
@@ -39,7 +39,7 @@ cover() {
         END { if (lines) printf "%-12s %5.1f%% of %d lines\n", p, 100 * (lines - missed) / lines, lines }' "$out/report.txt"
 }
 echo "coverage from the corpora (HTML: $out/html/index.html)"
-# llvm-cov names files relative to src/.
-cover "^image/"
-cover "^plan[.]rs"
+# llvm-cov names files relative to the longest common directory: image/ and plan.rs of core/src/.
+cover "(^|/)image/"
+cover "(^|/)plan[.]rs"
 cover "^TOTAL"

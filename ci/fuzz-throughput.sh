@@ -14,6 +14,9 @@
 #   none        --sanitizer none (stable works), default instrumentation
 #   none-notc   --sanitizer none --no-trace-compares
 # libFuzzer's own C++ runtime is built without sanitizers in every configuration (.cargo/config.toml).
+# Coverage instrumentation reaches vdso-lab-core only (fuzz/sancov-scope); VDSO_LAB_SANCOV=all measures
+# cargo-fuzz's instrument-everything build instead, in its own target directory (cargo does not track
+# the variable, so sharing one would reuse the other scope's objects).
 #
 # Usage: ci/fuzz-throughput.sh [SECONDS] [TARGET...]   (default: 60 vdso_reloc)
 set -euo pipefail
@@ -33,7 +36,9 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then have_nightly=1; 
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-throughput.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
-bin_dir=fuzz/target/x86_64-unknown-linux-gnu/release
+target_dir=fuzz/target
+if [[ -n ${VDSO_LAB_SANCOV:-} ]]; then target_dir=fuzz/target-sancov-${VDSO_LAB_SANCOV// /-}; fi
+bin_dir=$target_dir/x86_64-unknown-linux-gnu/release
 
 printf '%-12s %-10s %10s %12s %12s %8s %8s\n' target config execs "exec/s" "exec/cpu-s" cov ft
 for t in "${targets[@]}"; do
@@ -49,6 +54,7 @@ for t in "${targets[@]}"; do
             *) echo "unknown configuration $c" >&2; exit 2 ;;
         esac
         [[ $c == *-notc ]] && cmd+=(--no-trace-compares)
+        cmd+=(--target-dir "$target_dir")
         "${cmd[@]}" "$t" >"$scratch/build.log" 2>&1 || { cat "$scratch/build.log" >&2; exit 1; }
         corpus="$scratch/corpus-$t-$c"
         mkdir -p "$corpus"

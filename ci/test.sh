@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README: `ci/test.sh`; `.ci/run` execs it).
 # Installs missing prerequisites, then runs, stopping at the first failure:
-#   cargo fmt --check, cargo clippy -D warnings, cargo test --all-targets, ci/fuzz-smoke.sh,
+#   cargo fmt --check, cargo clippy -D warnings, cargo test --all-targets (the workspace: vdso-lab and
+#   core/), ci/fuzz-smoke.sh,
 #   ci/test-cflite-build.sh (the ClusterFuzzLite build script in an emulated $SRC/$OUT).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,8 +44,8 @@ run() {
 
 total0=$SECONDS
 run fmt cargo fmt --all -- --check
-run clippy cargo clippy --all-targets -- -D warnings
-run test cargo test --all-targets
+run clippy cargo clippy --workspace --all-targets -- -D warnings
+run test cargo test --workspace --all-targets
 run fuzz-smoke ci/fuzz-smoke.sh
 run cflite-build ci/test-cflite-build.sh
 echo
