@@ -56,6 +56,12 @@ impl Out {
     }
 }
 
+/// Name equality that skips the byte comparison when both sides are the same pool string (most spec
+/// names are borrowed from the static pools).
+pub(super) fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
+}
+
 fn align(x: u64, a: u64) -> u64 {
     x.div_ceil(a) * a
 }
@@ -75,6 +81,10 @@ fn bucket_count(nsyms: usize) -> u32 {
 /// A symbol as it will be written.
 struct OutSym<'s> {
     name: &'s str,
+    /// Offset of the name in `.dynstr`.
+    name_off: u32,
+    /// GNU hash of the name (computed once: it orders the table and fills the GNU hash table).
+    gnu: u32,
     /// DT_VERSYM value.
     versym: u16,
     value: u64,
@@ -114,24 +124,33 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     let versioned = !spec.versions.is_empty();
     let hash_esz = sysv_hash_entry_size(class, spec.machine);
 
-    // --- section indices (fixed order; absent sections are skipped)
-    let mut names: Vec<&str> = vec![""];
-    let idx = |n: &'static str, present: bool, names: &mut Vec<&str>| -> Option<u16> {
+    // --- section indices (fixed order; absent sections are skipped) and their names' offsets in
+    // .shstrtab. Fixed-size tables: vdso_reloc builds two images per input, and every allocation counts.
+    let mut shstr = [0u8; 128];
+    let mut shstr_len = 1; // the null section's empty name
+    let mut name_offs = [0u32; 11];
+    let mut nsec = 1usize;
+    let mut idx = |n: &'static str, present: bool| -> Option<u16> {
         present.then(|| {
-            names.push(n);
-            (names.len() - 1) as u16
+            name_offs[nsec] = shstr_len as u32;
+            shstr[shstr_len..shstr_len + n.len()].copy_from_slice(n.as_bytes());
+            shstr_len += n.len() + 1;
+            nsec += 1;
+            (nsec - 1) as u16
         })
     };
-    let s_hash = idx(".hash", spec.hash.sysv(), &mut names);
-    let s_gnu = idx(".gnu.hash", spec.hash.gnu(), &mut names);
-    let s_dynsym = idx(".dynsym", true, &mut names).unwrap_or(0);
-    let s_dynstr = idx(".dynstr", true, &mut names).unwrap_or(0);
-    let s_versym = idx(".gnu.version", versioned, &mut names);
-    let s_verdef = idx(".gnu.version_d", versioned, &mut names);
-    let s_dynamic = idx(".dynamic", true, &mut names).unwrap_or(0);
-    let s_note = idx(".note", spec.quirks.build_id.is_some(), &mut names);
-    let s_text = idx(".text", true, &mut names).unwrap_or(0);
-    let s_shstr = idx(".shstrtab", true, &mut names).unwrap_or(0);
+    let s_hash = idx(".hash", spec.hash.sysv());
+    let s_gnu = idx(".gnu.hash", spec.hash.gnu());
+    let s_dynsym = idx(".dynsym", true).unwrap_or(0);
+    let s_dynstr = idx(".dynstr", true).unwrap_or(0);
+    let s_versym = idx(".gnu.version", versioned);
+    let s_verdef = idx(".gnu.version_d", versioned);
+    let s_dynamic = idx(".dynamic", true).unwrap_or(0);
+    let s_note = idx(".note", spec.quirks.build_id.is_some());
+    let s_text = idx(".text", true).unwrap_or(0);
+    let s_shstr = idx(".shstrtab", true).unwrap_or(0);
+    let shstr = &shstr[..shstr_len];
+    let nsec = nsec as u64;
 
     // --- strings and symbols (values filled in once .text is placed)
     let mut dynstr = Strtab::with_capacity(1 + spec.versions.len() + spec.symbols.len());
@@ -141,7 +160,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     }
     let version_index = |v: &Option<super::Name>| -> u16 {
         match v {
-            Some(v) => 2 + spec.versions.iter().position(|x| x == v).unwrap_or(0) as u16,
+            Some(v) => 2 + spec.versions.iter().position(|x| same(x, v)).unwrap_or(0) as u16,
             None => 1,
         }
     };
@@ -150,6 +169,8 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
         for (i, v) in spec.versions.iter().enumerate() {
             syms.push(OutSym {
                 name: v,
+                name_off: 0,
+                gnu: gnu_hash(v.as_bytes()),
                 versym: 2 + i as u16,
                 value: 0,
                 size: 0,
@@ -161,6 +182,8 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     for s in &spec.symbols {
         syms.push(OutSym {
             name: &s.name,
+            name_off: 0,
+            gnu: gnu_hash(s.name.as_bytes()),
             versym: version_index(&s.version),
             value: u64::from(s.offset), // text-relative for now
             size: u64::from(s.size),
@@ -171,9 +194,11 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     let nbuckets = bucket_count(syms.len());
     if spec.hash.gnu() {
         // GNU hash requires the hashed symbols grouped by bucket, in bucket order.
-        syms.sort_by_cached_key(|s| gnu_hash(s.name.as_bytes()) % nbuckets);
+        syms.sort_by_key(|s| s.gnu % nbuckets);
     }
-    let name_off: Vec<u32> = syms.iter().map(|s| dynstr.add(s.name)).collect();
+    for s in syms.iter_mut() {
+        s.name_off = dynstr.add(s.name);
+    }
     let nsym = syms.len() as u64 + 1; // with the null symbol
 
     // --- layout (file offsets; vaddr = base + offset)
@@ -222,17 +247,28 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     let note_off = note_len.map(|l| place(l, 4));
     let text_off = place(u64::from(spec.text_size), 16);
     let load_end = text_off + u64::from(spec.text_size);
-    let mut shstr: Vec<u8> = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
-    for n in &names {
-        shstr.extend_from_slice(n.as_bytes());
-        shstr.push(0);
-    }
     let shstr_off = place(shstr.len() as u64, 1);
-    let shoff = place(names.len() as u64 * class.shdr_size(), ws);
-    let total = shoff + names.len() as u64 * class.shdr_size();
+    let shoff = place(nsec * class.shdr_size(), ws);
+    let total = shoff + nsec * class.shdr_size();
 
+    // Zeros, except .text: a trap instruction pattern, so a stray jump into it stops rather than
+    // slides. The pattern repeated to 64 bytes (a multiple of every fill length), 64 bytes at a time.
+    let fill = text_fill(spec.machine);
+    let mut pattern = [0u8; 64];
+    for (i, b) in pattern.iter_mut().enumerate() {
+        *b = fill[i % fill.len()];
+    }
+    let mut buf = Vec::with_capacity(total as usize);
+    buf.resize(text_off as usize, 0);
+    let mut left = spec.text_size as usize;
+    while left > 0 {
+        let n = left.min(64);
+        buf.extend_from_slice(&pattern[..n]);
+        left -= n;
+    }
+    buf.resize(total as usize, 0);
     let mut o = Out {
-        buf: vec![0; total as usize],
+        buf,
         endian: spec.endian,
         class,
     };
@@ -263,30 +299,29 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     o.u16(tail + 2, class.phdr_size() as u16);
     o.u16(tail + 4, nphdr as u16);
     o.u16(tail + 6, class.shdr_size() as u16);
-    o.u16(tail + 8, names.len() as u16);
+    o.u16(tail + 8, nsec as u16);
     o.u16(tail + 10, s_shstr);
 
     // --- program headers
-    let mut phdrs: Vec<(u32, u32, u64, u64, u64)> = vec![
-        (ph::PT_LOAD, ph::PF_R | ph::PF_X, 0, load_end, 0x1000),
-        (
+    let note = note_off.zip(note_len);
+    let phdrs = [
+        Some((ph::PT_LOAD, ph::PF_R | ph::PF_X, 0, load_end, 0x1000)),
+        Some((
             ph::PT_DYNAMIC,
             ph::PF_R,
             dynamic_off,
             ndyn * class.dyn_size(),
             ws,
-        ),
+        )),
+        note.map(|(off, len)| (ph::PT_NOTE, ph::PF_R, off, len, 4)),
+        spec.quirks
+            .empty_gnu_property
+            .then_some((ph::PT_GNU_PROPERTY, ph::PF_R, 0, 0, ws)),
+        spec.quirks
+            .trailing_pt_null
+            .then_some((ph::PT_NULL, 0, 0, 0, 0)),
     ];
-    if let (Some(off), Some(len)) = (note_off, note_len) {
-        phdrs.push((ph::PT_NOTE, ph::PF_R, off, len, 4));
-    }
-    if spec.quirks.empty_gnu_property {
-        phdrs.push((ph::PT_GNU_PROPERTY, ph::PF_R, 0, 0, ws));
-    }
-    if spec.quirks.trailing_pt_null {
-        phdrs.push((ph::PT_NULL, 0, 0, 0, 0));
-    }
-    for (i, &(ty, flags, off, len, al)) in phdrs.iter().enumerate() {
+    for (i, &(ty, flags, off, len, al)) in phdrs.iter().flatten().enumerate() {
         let at = class.ehdr_size() + i as u64 * class.phdr_size();
         let (vaddr, memsz) = if ty == ph::PT_NULL || len == 0 && ty != ph::PT_LOAD {
             (0, 0)
@@ -324,7 +359,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     }
     for (i, s) in syms.iter().enumerate() {
         let at = dynsym_off + (i as u64 + 1) * class.sym_size();
-        o.u32(at, name_off[i]);
+        o.u32(at, s.name_off);
         match class {
             Class::Elf32 => {
                 o.word(at + 4, s.value);
@@ -366,8 +401,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
         let bloom = g + 16;
         let buckets = bloom + bloom_size * ws;
         let chain = buckets + 4 * u64::from(nbuckets);
-        let hashes: Vec<u32> = syms.iter().map(|s| gnu_hash(s.name.as_bytes())).collect();
-        for (i, &h) in hashes.iter().enumerate() {
+        for (i, h) in syms.iter().map(|s| s.gnu).enumerate() {
             let word = (u64::from(h) / bloom_bits) % bloom_size;
             let w_at = bloom + word * ws;
             let bits = (1u64 << (u64::from(h) % bloom_bits))
@@ -379,7 +413,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
             if read_entry(&o, b_at, 4) == 0 {
                 o.u32(b_at, i as u32 + 1);
             }
-            let last = hashes.get(i + 1).map(|n| n % nbuckets) != Some(b);
+            let last = syms.get(i + 1).map(|n| n.gnu % nbuckets) != Some(b);
             o.u32(chain + 4 * i as u64, (h & !1) | u32::from(last));
         }
     }
@@ -389,10 +423,8 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
         for (i, s) in syms.iter().enumerate() {
             o.u16(vs + 2 * (i as u64 + 1), s.versym);
         }
-        let all: Vec<&str> = std::iter::once(&*spec.soname)
-            .chain(spec.versions.iter().map(|v| &**v))
-            .collect();
-        for (i, name) in all.iter().enumerate() {
+        let all = std::iter::once(&*spec.soname).chain(spec.versions.iter().map(|v| &**v));
+        for (i, name) in all.enumerate() {
             let at = vd + i as u64 * (VERDEF + VERDAUX);
             o.u16(at, 1);
             o.u16(
@@ -407,7 +439,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
             o.u16(at + 6, 1);
             o.u32(at + 8, sysv_hash(name.as_bytes()));
             o.u32(at + 12, VERDEF as u32);
-            let next = if i + 1 == all.len() {
+            let next = if i as u64 + 1 == nverdef {
                 0
             } else {
                 VERDEF + VERDAUX
@@ -419,25 +451,21 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     }
 
     // --- dynamic
-    let mut tags: Vec<(u64, u64)> = Vec::with_capacity(ndyn as usize);
-    tags.push((dt::DT_SONAME, u64::from(dynstr.add(&spec.soname))));
-    if let Some(h) = hash_off {
-        tags.push((dt::DT_HASH, va(h)));
-    }
-    if let Some(g) = gnu_off {
-        tags.push((dt::DT_GNU_HASH, va(g)));
-    }
-    tags.push((dt::DT_STRTAB, va(dynstr_off)));
-    tags.push((dt::DT_SYMTAB, va(dynsym_off)));
-    tags.push((dt::DT_STRSZ, dynstr.bytes.len() as u64));
-    tags.push((dt::DT_SYMENT, class.sym_size()));
-    if let (Some(vs), Some(vd)) = (versym_off, verdef_off) {
-        tags.push((dt::DT_VERDEF, va(vd)));
-        tags.push((dt::DT_VERDEFNUM, nverdef));
-        tags.push((dt::DT_VERSYM, va(vs)));
-    }
-    tags.push((dt::DT_NULL, 0));
-    for (i, &(t, v)) in tags.iter().enumerate() {
+    let versions = versym_off.zip(verdef_off);
+    let tags = [
+        Some((dt::DT_SONAME, u64::from(dynstr.add(&spec.soname)))),
+        hash_off.map(|h| (dt::DT_HASH, va(h))),
+        gnu_off.map(|g| (dt::DT_GNU_HASH, va(g))),
+        Some((dt::DT_STRTAB, va(dynstr_off))),
+        Some((dt::DT_SYMTAB, va(dynsym_off))),
+        Some((dt::DT_STRSZ, dynstr.bytes.len() as u64)),
+        Some((dt::DT_SYMENT, class.sym_size())),
+        versions.map(|(_, vd)| (dt::DT_VERDEF, va(vd))),
+        versions.map(|_| (dt::DT_VERDEFNUM, nverdef)),
+        versions.map(|(vs, _)| (dt::DT_VERSYM, va(vs))),
+        Some((dt::DT_NULL, 0)),
+    ];
+    for (i, &(t, v)) in tags.iter().flatten().enumerate() {
         let at = dynamic_off + i as u64 * class.dyn_size();
         o.word(at, t);
         o.word(at + ws, v);
@@ -452,30 +480,8 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
         o.put(n + 16, b);
     }
 
-    // --- text: a trap instruction pattern, so a stray jump into it stops rather than slides
-    let fill = text_fill(spec.machine);
-    let text = &mut o.buf[text_off as usize..(text_off + u64::from(spec.text_size)) as usize];
-    // The pattern repeated to 64 bytes (a multiple of every fill length), copied 64 bytes at a time.
-    let mut pattern = [0u8; 64];
-    for (i, b) in pattern.iter_mut().enumerate() {
-        *b = fill[i % fill.len()];
-    }
-    for chunk in text.chunks_mut(64) {
-        chunk.copy_from_slice(&pattern[..chunk.len()]);
-    }
-
     // --- section headers
-    o.put(shstr_off, &shstr);
-    let name_at = |n: &str| -> u32 {
-        let mut off = 0;
-        for x in &names {
-            if *x == n {
-                return off;
-            }
-            off += x.len() as u32 + 1;
-        }
-        0
-    };
+    o.put(shstr_off, shstr);
     struct Sec {
         idx: Option<u16>,
         ty: u32,
@@ -604,7 +610,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
         let Some(i) = s.idx else { continue };
         let at = shoff + u64::from(i) * class.shdr_size();
         let addr = if s.flags & alloc != 0 { va(s.off) } else { 0 };
-        o.u32(at, name_at(names[usize::from(i)]));
+        o.u32(at, name_offs[usize::from(i)]);
         o.u32(at + 4, s.ty);
         match class {
             Class::Elf32 => {

@@ -48,7 +48,9 @@ impl<'a> Arbitrary<'a> for Spec {
                 1 => Name::Borrowed(u.choose(all)?),
                 _ => Name::Borrowed(u.choose(arch.exports)?),
             };
-            if versions.contains(&name) || symbols.iter().any(|s| s.name == name) {
+            if versions.iter().any(|v| super::elf::same(v, &name))
+                || symbols.iter().any(|s| super::elf::same(&s.name, &name))
+            {
                 continue;
             }
             let offset = u.int_in_range(0..=text_size - 1)?;

@@ -182,7 +182,10 @@ impl Spec {
             return err("base must be page aligned");
         }
         for (i, v) in self.versions.iter().enumerate() {
-            if !ok_name(v) || *v == self.soname || self.versions[..i].contains(v) {
+            if !ok_name(v)
+                || *v == self.soname
+                || self.versions[..i].iter().any(|x| elf::same(x, v))
+            {
                 return err(format!(
                     "version `{v}` is empty, repeated or equals the soname"
                 ));
@@ -196,7 +199,7 @@ impl Spec {
                 ));
             }
             if let Some(v) = &s.version {
-                if !self.versions.contains(v) {
+                if !self.versions.iter().any(|x| elf::same(x, v)) {
                     return err(format!("symbol `{}` names undefined version `{v}`", s.name));
                 }
             }
@@ -212,7 +215,7 @@ impl Spec {
                     s.name
                 ));
             }
-            if self.quirks.version_symbols && self.versions.contains(&s.name) {
+            if self.quirks.version_symbols && self.versions.iter().any(|x| elf::same(x, &s.name)) {
                 return err(format!(
                     "symbol `{}` clashes with its version symbol",
                     s.name

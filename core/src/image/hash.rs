@@ -12,6 +12,7 @@
 use super::error::{ErrorKind, ParseError, Result};
 use super::read::Reader;
 use super::{Class, GnuTable, Image, SysvTable};
+use smallvec::SmallVec;
 
 /// The ELF (SysV) hash function of the gABI.
 pub fn sysv_hash(name: &[u8]) -> u32 {
@@ -392,14 +393,15 @@ impl<'a> Image<'a> {
     /// version) is defined.
     pub fn lookup(&self, name: &str, version: Option<&str>) -> Lookup {
         Lookup {
-            sysv: self.lookup_sysv(name, version).0,
-            gnu: self.lookup_gnu(name, version).0,
+            sysv: self.lookup_sysv(name, version, sysv_hash(name.as_bytes())).0,
+            gnu: self.lookup_gnu(name, version, gnu_hash(name.as_bytes())).0,
             linear: (1..=self.symbol_count()).find(|&i| self.matches(u64::from(i), name, version)),
         }
     }
 
-    /// Does walking `table` for `name` pass symbol `index`? Returns (table present, reached, why not).
-    fn reaches(&self, table: HashTable, name: &str, index: u32) -> (bool, bool, &'static str) {
+    /// Does walking `table` for a name with hashes `h` (SysV, GNU) pass symbol `index`? Returns (table
+    /// present, reached, why not).
+    fn reaches(&self, table: HashTable, h: (u32, u32), index: u32) -> (bool, bool, &'static str) {
         let r = self.reader();
         let target = u64::from(index);
         match table {
@@ -410,7 +412,7 @@ impl<'a> Image<'a> {
                 if t.nbucket == 0 {
                     return (true, false, "the table has no buckets");
                 }
-                let h = u64::from(sysv_hash(name.as_bytes()));
+                let h = u64::from(h.0);
                 let mut i = sysv_entry(&r, t, h % t.nbucket, "").unwrap_or(0);
                 for _ in 0..=t.nchain {
                     if i == target {
@@ -431,7 +433,7 @@ impl<'a> Image<'a> {
                     return (true, false, "it lies below symoffset (unhashed)");
                 }
                 let class = self.class;
-                let h = gnu_hash(name.as_bytes());
+                let h = h.1;
                 let bits = match class {
                     Class::Elf32 => 32u32,
                     Class::Elf64 => 64,
@@ -469,8 +471,8 @@ impl<'a> Image<'a> {
         }
     }
 
-    /// SysV walk; the reason string explains a `NotFound`.
-    fn lookup_sysv(&self, name: &str, version: Option<&str>) -> (Probe, &'static str) {
+    /// SysV walk for `name`, whose SysV hash is `h`; the reason string explains a `NotFound`.
+    fn lookup_sysv(&self, name: &str, version: Option<&str>, h: u32) -> (Probe, &'static str) {
         let Some(t) = &self.sysv else {
             return (Probe::Absent, "");
         };
@@ -478,7 +480,7 @@ impl<'a> Image<'a> {
             return (Probe::NotFound, "the table has no buckets");
         }
         let r = self.reader();
-        let h = u64::from(sysv_hash(name.as_bytes()));
+        let h = u64::from(h);
         // Parse-time validation bounds every chain by nchain; the step limit is a second fence.
         let mut i = sysv_entry(&r, t, h % t.nbucket, "").unwrap_or(0);
         for _ in 0..=t.nchain {
@@ -493,14 +495,14 @@ impl<'a> Image<'a> {
         (Probe::NotFound, "not on its bucket's chain")
     }
 
-    /// GNU walk (bloom filter, bucket, chain); the reason string explains a `NotFound`.
-    fn lookup_gnu(&self, name: &str, version: Option<&str>) -> (Probe, &'static str) {
+    /// GNU walk (bloom filter, bucket, chain) for `name`, whose GNU hash is `h`; the reason string
+    /// explains a `NotFound`.
+    fn lookup_gnu(&self, name: &str, version: Option<&str>, h: u32) -> (Probe, &'static str) {
         let Some(t) = &self.gnu else {
             return (Probe::Absent, "");
         };
         let r = self.reader();
         let class = self.class;
-        let h = gnu_hash(name.as_bytes());
         let bits = match class {
             Class::Elf32 => 32u32,
             Class::Elf64 => 64,
@@ -562,23 +564,26 @@ impl<'a> Image<'a> {
         // Every symbol a lookup can answer with (defined, not local), decoded once, and grouped by name
         // (a stable sort keeps table order inside a group): each export is then compared with the few
         // symbols sharing its name instead of rescanning the table.
-        let visible: Vec<super::Symbol<'a>> = self
+        // The tables are inline up to 32 symbols (real vDSOs have at most 17), so that checking a vDSO
+        // allocates nothing but its findings.
+        let visible: SmallVec<[super::Symbol<'a>; 32]> = self
             .symbols()
             .filter(|s| s.offset.is_some() && !matches!(s.binding, super::Binding::Local))
             .collect();
         // Ordered by (hash, name): names are compared only where their hashes tie, which keeps string
         // comparisons (costly under fuzzing instrumentation) to the equal ones.
-        let hashes: Vec<u32> = visible
+        let hashes: SmallVec<[u32; 32]> = visible
             .iter()
             .map(|s| gnu_hash(s.name.as_bytes()))
             .collect();
-        let mut by_name: Vec<usize> = (0..visible.len()).collect();
+        let mut by_name: SmallVec<[usize; 32]> = (0..visible.len()).collect();
         by_name.sort_by(|&a, &b| {
             hashes[a]
                 .cmp(&hashes[b])
                 .then_with(|| visible[a].name.cmp(visible[b].name))
         });
-        let mut group_of = vec![0..0; visible.len()];
+        let mut group_of: SmallVec<[std::ops::Range<usize>; 32]> =
+            smallvec::smallvec![0..0; visible.len()];
         let mut start = 0;
         for g in by_name.chunk_by(|&a, &b| visible[a].name == visible[b].name) {
             for &i in g {
@@ -586,7 +591,7 @@ impl<'a> Image<'a> {
             }
             start += g.len();
         }
-        let mut reported = vec![false; visible.len()];
+        let mut reported: SmallVec<[bool; 32]> = smallvec::smallvec![false; visible.len()];
         for (pos, s) in visible.iter().enumerate() {
             if !s.is_export() {
                 continue;
@@ -619,8 +624,9 @@ impl<'a> Image<'a> {
                 })
                 .map(|o| o.index)
                 .min();
+            let h = (sysv_hash(s.name.as_bytes()), hashes[pos]);
             for table in [HashTable::Sysv, HashTable::Gnu] {
-                let (present, reached, why) = self.reaches(table, s.name, s.index);
+                let (present, reached, why) = self.reaches(table, h, s.index);
                 if !present {
                     continue;
                 }
@@ -634,8 +640,8 @@ impl<'a> Image<'a> {
                     continue;
                 }
                 let probe = match table {
-                    HashTable::Sysv => self.lookup_sysv(s.name, s.version).0,
-                    HashTable::Gnu => self.lookup_gnu(s.name, s.version).0,
+                    HashTable::Sysv => self.lookup_sysv(s.name, s.version, h.0).0,
+                    HashTable::Gnu => self.lookup_gnu(s.name, s.version, h.1).0,
                 };
                 if let Probe::Found(i) = probe {
                     if Some(i) != linear && !is_ambiguous {
