@@ -270,14 +270,18 @@ impl Layout {
     /// (role, offset from the `[vdso]` start (or the first mapping's), length) of every movable mapping:
     /// what a remap must keep.
     pub fn shape(&self) -> Vec<(Role, i64, u64)> {
+        self.shape_iter().collect()
+    }
+
+    /// [`Layout::shape`] without collecting it (the planner compares two shapes per plan).
+    pub fn shape_iter(&self) -> impl Iterator<Item = (Role, i64, u64)> + '_ {
         // Offsets from [vdso], or from the first mapping when there is none.
         let base = self
             .get(Role::Vdso)
             .or_else(|| self.movable().next())
             .map_or(0, |v| v.start);
         self.movable()
-            .map(|m| (m.role, m.start.wrapping_sub(base) as i64, m.len()))
-            .collect()
+            .map(move |m| (m.role, m.start.wrapping_sub(base) as i64, m.len()))
     }
 }
 

@@ -322,8 +322,9 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         return refused(findings);
     }
 
-    let exports: Vec<Symbol> = dumped.image.functions().collect();
-    let rfuncs: Vec<Symbol> = runtime.image.functions().collect();
+    // Inline up to 24 functions (real vDSOs export at most 17): planning allocates only its results.
+    let exports: smallvec::SmallVec<[Symbol; 24]> = dumped.image.functions().collect();
+    let rfuncs: smallvec::SmallVec<[Symbol; 24]> = runtime.image.functions().collect();
 
     // Refusal under strict: every exported function needs a counterpart.
     if policy.missing == Missing::Refuse {
@@ -347,13 +348,8 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
 
     // --- remap?
     let same_shape = {
-        let shape = |l: &Layout| -> Vec<(Role, i64, u64)> {
-            l.shape()
-                .into_iter()
-                .filter(|(r, _, _)| policy.vclock_aware || *r != Role::VvarVclock)
-                .collect()
-        };
-        shape(&dumped.layout) == shape(&runtime.layout)
+        let keep = |(r, _, _): &(Role, i64, u64)| policy.vclock_aware || *r != Role::VvarVclock;
+        (dumped.layout.shape_iter().filter(keep)).eq(runtime.layout.shape_iter().filter(keep))
     };
     let remap = match policy.remap {
         RemapRule::Strict => {
@@ -369,9 +365,8 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
             // vdso size, known symbols' offsets (absent in both counts as equal), vvar size and order.
             let known_equal = policy.known.is_none_or(|list| {
                 list(arch).iter().all(|name| {
-                    let off =
-                        |img: &Image| img.functions().find(|s| s.name == *name).map(|s| s.offset);
-                    off(dumped.image) == off(runtime.image)
+                    let off = |fs: &[Symbol]| fs.iter().find(|s| s.name == *name).map(|s| s.offset);
+                    off(&exports) == off(&rfuncs)
                 })
             });
             // vvar size ([vvar] plus [vvar_vclock] from 4.1 on) and whether it lies before [vdso];
@@ -609,8 +604,14 @@ fn verify(
         return plan;
     }
     let mut world = World::new(arch);
-    let d = world.add(Region::dumped(dv.start, dumped.image));
-    world.apply(d, &plan, runtime.image, rv.start);
+    let d = world.add(Region::of_functions(
+        "dumped",
+        dv.start,
+        dumped.image.bytes(),
+        false,
+        exports,
+    ));
+    world.apply_decoded(d, &plan, runtime.image.bytes(), rfuncs, rv.start);
     let mut seen = std::collections::HashSet::new();
     for s in exports {
         let Some(off) = s.offset else { continue };
@@ -678,37 +679,37 @@ pub struct Region<'a> {
     /// A runtime vDSO (the kernel's live code, with its data pages at the right distance), as opposed
     /// to a dumped image kept as plain memory.
     pub runtime: bool,
-    /// (offset, end of the name in `names`) of the image's exported functions, read once (patches never
-    /// touch the tables); the names are concatenated in `names`.
-    funcs: Vec<(u64, usize)>,
-    names: String,
+    /// (offset, name) of the image's exported functions, read once: patches never touch the tables,
+    /// and the names borrow the image's own bytes. Inline up to 24 (real vDSOs export at most 17).
+    funcs: smallvec::SmallVec<[(u64, &'a str); 24]>,
 }
 
 impl<'a> Region<'a> {
     /// A region over an already parsed image's bytes.
     pub fn of_image<'b: 'a>(name: &str, base: u64, image: &Image<'b>, runtime: bool) -> Region<'a> {
-        let mut r = Region {
-            name: name.to_string(),
-            base,
-            bytes: Cow::Borrowed(image.bytes()),
-            runtime,
-            funcs: Vec::new(),
-            names: String::new(),
-        };
-        r.index(image);
-        r
+        let funcs: smallvec::SmallVec<[Symbol<'b>; 24]> = image.functions().collect();
+        Region::of_functions(name, base, image.bytes(), runtime, &funcs)
     }
 
-    fn index(&mut self, image: &Image) {
-        // Sized for a typical vDSO up front: growing both buffers name by name was most of a region's
-        // allocations.
-        self.funcs.reserve(32);
-        self.names.reserve(32 * 24);
-        for s in image.functions() {
-            if let Some(off) = s.offset {
-                self.names.push_str(s.name);
-                self.funcs.push((off, self.names.len()));
-            }
+    /// A region over an image's `bytes` whose exported functions (`Image::functions`) the caller has
+    /// already decoded: the planner and the oracles hold them anyway, and decoding the symbol table
+    /// again per region was a fair share of checking a plan.
+    pub fn of_functions(
+        name: &str,
+        base: u64,
+        bytes: &'a [u8],
+        runtime: bool,
+        funcs: &[Symbol<'a>],
+    ) -> Region<'a> {
+        Region {
+            name: name.to_string(),
+            base,
+            bytes: Cow::Borrowed(bytes),
+            runtime,
+            funcs: funcs
+                .iter()
+                .filter_map(|s| Some((s.offset?, s.name)))
+                .collect(),
         }
     }
 
@@ -717,10 +718,8 @@ impl<'a> Region<'a> {
         Region::of_image("dumped", base, image, false)
     }
 
-    fn func_at(&self, off: u64) -> Option<&str> {
-        let i = self.funcs.iter().position(|&(o, _)| o == off)?;
-        let start = i.checked_sub(1).map_or(0, |p| self.funcs[p].1);
-        self.names.get(start..self.funcs[i].1)
+    fn func_at(&self, off: u64) -> Option<&'a str> {
+        self.funcs.iter().find(|&&(o, _)| o == off).map(|&(_, n)| n)
     }
     fn contains(&self, addr: u64) -> bool {
         addr.wrapping_sub(self.base) < self.bytes.len() as u64
@@ -741,7 +740,8 @@ impl<'a> World<'a> {
     pub fn new(arch: Arch) -> World<'a> {
         World {
             arch,
-            regions: Vec::new(),
+            // A dumped image and the runtime one it is restored on: the common case, in one allocation.
+            regions: Vec::with_capacity(2),
         }
     }
 
@@ -759,13 +759,29 @@ impl<'a> World<'a> {
         runtime: &Image<'b>,
         runtime_base: u64,
     ) -> usize {
-        let name = |n: usize| format!("runtime#{n}");
+        let funcs: smallvec::SmallVec<[Symbol<'b>; 24]> = runtime.functions().collect();
+        self.apply_decoded(dumped, plan, runtime.bytes(), &funcs, runtime_base)
+    }
+
+    /// [`World::apply`] for a runtime image given as its bytes and its already decoded exported
+    /// functions (see [`Region::of_functions`]).
+    pub fn apply_decoded(
+        &mut self,
+        dumped: usize,
+        plan: &Plan,
+        runtime_bytes: &'a [u8],
+        runtime_funcs: &[Symbol<'a>],
+        runtime_base: u64,
+    ) -> usize {
+        let region = |n: usize, base: u64| {
+            let name = format!("runtime#{n}");
+            Region::of_functions(&name, base, runtime_bytes, true, runtime_funcs)
+        };
         match &plan.decision {
             Decision::Refused => dumped,
             Decision::Remap { .. } => {
                 let base = self.regions[dumped].base;
-                self.regions[dumped] =
-                    Region::of_image(&name(self.regions.len()), base, runtime, true);
+                self.regions[dumped] = region(self.regions.len(), base);
                 dumped
             }
             Decision::Proxy { patches, .. } => {
@@ -773,7 +789,7 @@ impl<'a> World<'a> {
                 r.runtime = false;
                 apply_patches(patches, r.bytes.to_mut());
                 let n = self.regions.len();
-                self.add(Region::of_image(&name(n), runtime_base, runtime, true))
+                self.add(region(n, runtime_base))
             }
         }
     }

@@ -100,8 +100,9 @@ struct Strtab<'s> {
 }
 
 impl<'s> Strtab<'s> {
-    fn with_capacity(names: usize) -> Strtab<'s> {
-        let mut bytes = Vec::with_capacity(1 + names * 24);
+    /// Room for `names` names of `bytes` bytes in all (NULs included), so that adding never grows it.
+    fn with_capacity(names: usize, bytes: usize) -> Strtab<'s> {
+        let mut bytes = Vec::with_capacity(1 + bytes);
         bytes.push(0);
         Strtab {
             bytes,
@@ -153,7 +154,13 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     let nsec = nsec as u64;
 
     // --- strings and symbols (values filled in once .text is placed)
-    let mut dynstr = Strtab::with_capacity(1 + spec.versions.len() + spec.symbols.len());
+    let dynstr_len = std::iter::once(&spec.soname)
+        .chain(&spec.versions)
+        .chain(spec.symbols.iter().map(|s| &s.name))
+        .map(|n| n.len() + 1)
+        .sum();
+    let mut dynstr =
+        Strtab::with_capacity(1 + spec.versions.len() + spec.symbols.len(), dynstr_len);
     dynstr.add(&spec.soname);
     for v in &spec.versions {
         dynstr.add(v);

@@ -23,7 +23,8 @@ pub struct Evolution {
 /// Derive the runtime kernel's spec from the dumped one. Symbols are laid out again one after another
 /// (each at least 16 bytes, 16-aligned, aliases kept together), as compilers lay out vDSO functions.
 pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
-    let mut syms: Vec<SymSpec> = dumped.symbols.clone();
+    let mut s = dumped.clone();
+    let syms = &mut s.symbols;
     for &(i, by) in e.grow.iter().take(8) {
         if !syms.is_empty() {
             let n = syms.len();
@@ -50,8 +51,6 @@ pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
             });
         }
     }
-    let mut s = dumped.clone();
-    s.symbols = syms;
     layout_symbols(&mut s, u32::from(e.extra_text % 1024));
     s
 }

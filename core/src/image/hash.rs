@@ -393,7 +393,9 @@ impl<'a> Image<'a> {
     /// version) is defined.
     pub fn lookup(&self, name: &str, version: Option<&str>) -> Lookup {
         Lookup {
-            sysv: self.lookup_sysv(name, version, sysv_hash(name.as_bytes())).0,
+            sysv: self
+                .lookup_sysv(name, version, sysv_hash(name.as_bytes()))
+                .0,
             gnu: self.lookup_gnu(name, version, gnu_hash(name.as_bytes())).0,
             linear: (1..=self.symbol_count()).find(|&i| self.matches(u64::from(i), name, version)),
         }
