@@ -612,7 +612,9 @@ fn verify(
         exports,
     ));
     world.apply_decoded(d, &plan, runtime.image.bytes(), rfuncs, rv.start);
-    let mut seen = std::collections::HashSet::new();
+    // One finding per (kind, symbol key): exports may repeat a key. Only this loop's own findings are
+    // compared, as a set of the pairs it reported would.
+    let own = plan.findings.len();
     for s in exports {
         let Some(off) = s.offset else { continue };
         let target = world.resolve(dv.start.wrapping_add(off)).0;
@@ -636,9 +638,13 @@ fn verify(
                 format!("jumps to {address:#x}, outside every mapping"),
             ),
         };
-        if seen.insert((problem.0, key(s))) {
+        let k = key(s);
+        let repeated = plan.findings[own..]
+            .iter()
+            .any(|f| f.kind == problem.0 && f.symbol.as_deref() == Some(k.as_str()));
+        if !repeated {
             plan.findings
-                .push(finding(problem.0, Severity::Error, Some(key(s)), problem.1));
+                .push(finding(problem.0, Severity::Error, Some(k), problem.1));
         }
     }
     plan
@@ -673,7 +679,9 @@ pub type Hops = smallvec::SmallVec<[u64; 4]>;
 /// a patch is written into them.
 #[derive(Debug, Clone)]
 pub struct Region<'a> {
-    pub name: String,
+    /// `dumped`, `runtime#N`, ...: static for the common names, so that a region allocates nothing
+    /// until it is patched.
+    pub name: Cow<'static, str>,
     pub base: u64,
     pub bytes: Cow<'a, [u8]>,
     /// A runtime vDSO (the kernel's live code, with its data pages at the right distance), as opposed
@@ -686,7 +694,12 @@ pub struct Region<'a> {
 
 impl<'a> Region<'a> {
     /// A region over an already parsed image's bytes.
-    pub fn of_image<'b: 'a>(name: &str, base: u64, image: &Image<'b>, runtime: bool) -> Region<'a> {
+    pub fn of_image<'b: 'a>(
+        name: impl Into<Cow<'static, str>>,
+        base: u64,
+        image: &Image<'b>,
+        runtime: bool,
+    ) -> Region<'a> {
         let funcs: smallvec::SmallVec<[Symbol<'b>; 24]> = image.functions().collect();
         Region::of_functions(name, base, image.bytes(), runtime, &funcs)
     }
@@ -695,14 +708,14 @@ impl<'a> Region<'a> {
     /// already decoded: the planner and the oracles hold them anyway, and decoding the symbol table
     /// again per region was a fair share of checking a plan.
     pub fn of_functions(
-        name: &str,
+        name: impl Into<Cow<'static, str>>,
         base: u64,
         bytes: &'a [u8],
         runtime: bool,
         funcs: &[Symbol<'a>],
     ) -> Region<'a> {
         Region {
-            name: name.to_string(),
+            name: name.into(),
             base,
             bytes: Cow::Borrowed(bytes),
             runtime,
@@ -774,8 +787,12 @@ impl<'a> World<'a> {
         runtime_base: u64,
     ) -> usize {
         let region = |n: usize, base: u64| {
-            let name = format!("runtime#{n}");
-            Region::of_functions(&name, base, runtime_bytes, true, runtime_funcs)
+            const NAMES: [&str; 4] = ["runtime#0", "runtime#1", "runtime#2", "runtime#3"];
+            let name = match NAMES.get(n) {
+                Some(&s) => Cow::Borrowed(s),
+                None => Cow::Owned(format!("runtime#{n}")),
+            };
+            Region::of_functions(name, base, runtime_bytes, true, runtime_funcs)
         };
         match &plan.decision {
             Decision::Refused => dumped,

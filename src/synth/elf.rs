@@ -119,7 +119,8 @@ impl<'s> Strtab<'s> {
     }
 }
 
-pub(super) fn build(spec: &Spec) -> Vec<u8> {
+/// Write the image into `out` (cleared first; its capacity is reused).
+pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let class = spec.class;
     let ws = class.word_size();
     let versioned = !spec.versions.is_empty();
@@ -265,7 +266,9 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
     for (i, b) in pattern.iter_mut().enumerate() {
         *b = fill[i % fill.len()];
     }
-    let mut buf = Vec::with_capacity(total as usize);
+    let mut buf = std::mem::take(out);
+    buf.clear();
+    buf.reserve(total as usize);
     buf.resize(text_off as usize, 0);
     let mut left = spec.text_size as usize;
     while left > 0 {
@@ -642,7 +645,7 @@ pub(super) fn build(spec: &Spec) -> Vec<u8> {
             }
         }
     }
-    o.buf
+    *out = o.buf;
 }
 
 fn read_entry(o: &Out, at: u64, esz: u64) -> u64 {

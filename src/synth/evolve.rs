@@ -59,10 +59,10 @@ pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
 /// offset in the input (aliases) keep sharing one.
 pub fn layout_symbols(s: &mut Spec, extra: u32) {
     // Each symbol's group is named by its first member (the first symbol with the same non-zero
-    // offset); groups are laid out in order of their first member. One index vector, no per-group
-    // allocation: vdso_reloc lays out two specs per input.
+    // offset); groups are laid out in order of their first member. One index vector (inline for
+    // vDSO-sized specs), no per-group allocation: vdso_reloc lays out two specs per input.
     let syms = &mut s.symbols;
-    let leader: Vec<usize> = (0..syms.len())
+    let leader: smallvec::SmallVec<[usize; 32]> = (0..syms.len())
         .map(|i| {
             let off = syms[i].offset;
             if off == 0 {

@@ -27,7 +27,7 @@ impl<'a> Arbitrary<'a> for Spec {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Spec> {
         let arch = u.choose(ARCHES)?;
         let hash = *u.choose(&[HashStyle::Both, HashStyle::Sysv, HashStyle::Gnu])?;
-        let mut versions: Vec<Name> = Vec::new();
+        let mut versions: Vec<Name> = Vec::with_capacity(3);
         for _ in 0..u.int_in_range(0..=3)? {
             let v = if versions.is_empty() {
                 arch.version

@@ -108,8 +108,9 @@ fn err<T>(msg: impl Into<String>) -> Result<T, SpecError> {
 }
 
 /// A multiply-rotate hash over 8-byte words (the Fx hash's shape) for sets of a spec's own names: a few
-/// dozen short strings, where SipHash's flood resistance buys nothing and hashing instead of ordering
-/// keeps string comparisons (costly under fuzzing instrumentation) to actual matches.
+/// dozen short strings (the synthesizer's string table), where SipHash's flood resistance buys nothing
+/// and hashing instead of ordering keeps string comparisons (costly under fuzzing instrumentation) to
+/// actual matches.
 #[derive(Default)]
 pub(crate) struct WordHasher(u64);
 
@@ -222,15 +223,18 @@ impl Spec {
                 ));
             }
         }
-        let mut keys: std::collections::HashSet<(&str, Option<&str>), WordHash> =
-            std::collections::HashSet::with_capacity_and_hasher(
-                self.symbols.len(),
-                WordHash::default(),
-            );
-        if let Some(s) = self
-            .symbols
-            .iter()
-            .find(|s| !keys.insert((&*s.name, s.version.as_deref())))
+        // Pairwise (vDSO specs have a few dozen symbols), lengths and pointers compared before bytes.
+        let same_key = |a: &SymSpec, b: &SymSpec| {
+            elf::same(&a.name, &b.name)
+                && match (&a.version, &b.version) {
+                    (Some(x), Some(y)) => elf::same(x, y),
+                    (x, y) => x.is_none() && y.is_none(),
+                }
+        };
+        let syms = &self.symbols;
+        if let Some(s) = (0..syms.len())
+            .find(|&i| syms[..i].iter().any(|o| same_key(o, &syms[i])))
+            .map(|i| &syms[i])
         {
             return err(format!(
                 "symbol `{}` defined twice with one version",
@@ -247,8 +251,17 @@ impl Spec {
 
     /// Build the ELF bytes.
     pub fn build(&self) -> Result<Vec<u8>, SpecError> {
+        let mut out = Vec::new();
+        self.build_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`Spec::build`] into `out`, replacing its contents and reusing its allocation (fuzz targets
+    /// build two images per input). On error `out` is left as it was.
+    pub fn build_into(&self, out: &mut Vec<u8>) -> Result<(), SpecError> {
         self.validate()?;
-        Ok(elf::build(self))
+        elf::build(self, out);
+        Ok(())
     }
 
     /// Describe a parsed image as a spec. Fails for images a spec cannot express (no soname, symbols
