@@ -17,7 +17,7 @@ use crate::arch::Arch;
 use crate::image::Image;
 use crate::plan::{default_bases, plan, Side};
 use crate::policy::{self, Policy};
-use crate::synth::evolve::{evolve, layout_symbols, Evolution, Mutation};
+use crate::synth::evolve::{evolve, evolve_into, layout_symbols, Evolution, Mutation};
 use crate::synth::Spec;
 use arbitrary::{Arbitrary, Unstructured};
 
@@ -72,14 +72,23 @@ pub fn run(data: &[u8]) -> Outcome {
     if case.tidy {
         layout_symbols(&mut case.dumped, 0);
     }
-    let runtime = evolve(&case.dumped, &case.evolution);
-    // The two image buffers are kept from one input to the next: two allocations fewer per input.
+    // The runtime spec and both image buffers are kept from one input to the next, so that an input
+    // allocates for neither.
     thread_local! {
-        static IMAGES: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const {
-            std::cell::RefCell::new((Vec::new(), Vec::new()))
+        static SCRATCH: std::cell::RefCell<(Option<Spec>, Vec<u8>, Vec<u8>)> = const {
+            std::cell::RefCell::new((None, Vec::new(), Vec::new()))
         };
     }
-    IMAGES.with_borrow_mut(|(db, rb)| structured(&case, &runtime, db, rb))
+    SCRATCH.with_borrow_mut(|(runtime, db, rb)| {
+        let runtime = match runtime {
+            Some(r) => {
+                evolve_into(&case.dumped, &case.evolution, r);
+                r
+            }
+            None => runtime.insert(evolve(&case.dumped, &case.evolution)),
+        };
+        structured(&case, runtime, db, rb)
+    })
 }
 
 fn structured(case: &Case, runtime: &Spec, db: &mut Vec<u8>, rb: &mut Vec<u8>) -> Outcome {

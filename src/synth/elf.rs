@@ -6,6 +6,8 @@ use goblin::elf::dynamic as dt;
 use goblin::elf::header as eh;
 use goblin::elf::program_header as ph;
 use goblin::elf::section_header as sh;
+use smallvec::SmallVec;
+use std::hash::Hasher;
 
 /// A fixed-size output buffer with endian- and class-aware stores.
 struct Out {
@@ -93,29 +95,37 @@ struct OutSym<'s> {
     shndx: u16,
 }
 
-/// A string table under construction (names, borrowed from the spec, are deduplicated).
+/// A string table under construction (names, borrowed from the spec, are deduplicated). Inline for a
+/// vDSO's few dozen names: the index is scanned comparing word hashes, so names are compared byte by
+/// byte (a `memcmp`, which libFuzzer intercepts) only when they are almost surely equal.
 struct Strtab<'s> {
-    bytes: Vec<u8>,
-    index: std::collections::HashMap<&'s str, u32, super::WordHash>,
+    bytes: SmallVec<[u8; 1024]>,
+    /// (word hash, offset, name) of every distinct name.
+    index: SmallVec<[(u64, u32, &'s str); 32]>,
 }
 
 impl<'s> Strtab<'s> {
     /// Room for `names` names of `bytes` bytes in all (NULs included), so that adding never grows it.
     fn with_capacity(names: usize, bytes: usize) -> Strtab<'s> {
-        let mut bytes = Vec::with_capacity(1 + bytes);
-        bytes.push(0);
-        Strtab {
-            bytes,
-            index: std::collections::HashMap::with_capacity_and_hasher(names, Default::default()),
-        }
+        let mut t = Strtab {
+            bytes: SmallVec::with_capacity(1 + bytes),
+            index: SmallVec::with_capacity(names),
+        };
+        t.bytes.push(0);
+        t
     }
     fn add(&mut self, s: &'s str) -> u32 {
-        *self.index.entry(s).or_insert_with(|| {
-            let o = self.bytes.len() as u32;
-            self.bytes.extend_from_slice(s.as_bytes());
-            self.bytes.push(0);
-            o
-        })
+        let mut h = super::WordHasher::default();
+        h.write(s.as_bytes());
+        let h = h.finish();
+        if let Some(&(_, o, _)) = self.index.iter().find(|e| e.0 == h && same(e.2, s)) {
+            return o;
+        }
+        let o = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.bytes.push(0);
+        self.index.push((h, o, s));
+        o
     }
 }
 
@@ -172,7 +182,8 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
             None => 1,
         }
     };
-    let mut syms: Vec<OutSym> = Vec::with_capacity(spec.versions.len() + spec.symbols.len());
+    let mut syms: SmallVec<[OutSym; 24]> =
+        SmallVec::with_capacity(spec.versions.len() + spec.symbols.len());
     if spec.quirks.version_symbols {
         for (i, v) in spec.versions.iter().enumerate() {
             syms.push(OutSym {
@@ -260,21 +271,22 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let total = shoff + nsec * class.shdr_size();
 
     // Zeros, except .text: a trap instruction pattern, so a stray jump into it stops rather than
-    // slides. The pattern repeated to 64 bytes (a multiple of every fill length), 64 bytes at a time.
+    // slides. Filled with its first byte (one memset), then, for a 4-byte pattern, word by word.
     let fill = text_fill(spec.machine);
-    let mut pattern = [0u8; 64];
-    for (i, b) in pattern.iter_mut().enumerate() {
-        *b = fill[i % fill.len()];
-    }
     let mut buf = std::mem::take(out);
     buf.clear();
     buf.reserve(total as usize);
     buf.resize(text_off as usize, 0);
-    let mut left = spec.text_size as usize;
-    while left > 0 {
-        let n = left.min(64);
-        buf.extend_from_slice(&pattern[..n]);
-        left -= n;
+    buf.resize((text_off + u64::from(spec.text_size)) as usize, fill[0]);
+    if let Ok(word) = <[u8; 4]>::try_from(fill) {
+        let text = &mut buf[text_off as usize..];
+        let mut words = text.chunks_exact_mut(4);
+        for w in &mut words {
+            w.copy_from_slice(&word);
+        }
+        let tail = words.into_remainder();
+        let n = tail.len();
+        tail.copy_from_slice(&word[..n]);
     }
     buf.resize(total as usize, 0);
     let mut o = Out {

@@ -24,6 +24,18 @@ pub struct Evolution {
 /// (each at least 16 bytes, 16-aligned, aliases kept together), as compilers lay out vDSO functions.
 pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
     let mut s = dumped.clone();
+    evolve_in_place(&mut s, e);
+    s
+}
+
+/// [`evolve`] into `out`, reusing its allocations (fuzz targets evolve a spec per input).
+pub fn evolve_into(dumped: &Spec, e: &Evolution, out: &mut Spec) {
+    out.copy_from(dumped);
+    evolve_in_place(out, e);
+}
+
+fn evolve_in_place(s: &mut Spec, e: &Evolution) {
+    let first_version = s.versions.first().cloned();
     let syms = &mut s.symbols;
     for &(i, by) in e.grow.iter().take(8) {
         if !syms.is_empty() {
@@ -43,7 +55,7 @@ pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
         if !syms.iter().any(|s| s.name == name) {
             syms.push(SymSpec {
                 name: name.into(),
-                version: dumped.versions.first().cloned(),
+                version: first_version.clone(),
                 offset: 0,
                 size: u32::from(size % 1024).max(8),
                 kind: SymKind::Func,
@@ -51,8 +63,7 @@ pub fn evolve(dumped: &Spec, e: &Evolution) -> Spec {
             });
         }
     }
-    layout_symbols(&mut s, u32::from(e.extra_text % 1024));
-    s
+    layout_symbols(s, u32::from(e.extra_text % 1024));
 }
 
 /// Lay symbols out back to back, each at least 16 bytes, 16-aligned; symbols that shared a non-zero

@@ -109,7 +109,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T, SpecError> {
 
 /// A multiply-rotate hash over 8-byte words (the Fx hash's shape) for sets of a spec's own names: a few
 /// dozen short strings (the synthesizer's string table), where SipHash's flood resistance buys nothing
-/// and hashing instead of ordering keeps string comparisons (costly under fuzzing instrumentation) to
+/// and comparing hashes first keeps string comparisons (costly under fuzzing instrumentation) to
 /// actual matches.
 #[derive(Default)]
 pub(crate) struct WordHasher(u64);
@@ -128,8 +128,6 @@ impl std::hash::Hasher for WordHasher {
     }
 }
 
-pub(crate) type WordHash = std::hash::BuildHasherDefault<WordHasher>;
-
 /// Bounds that keep a spec small enough to build instantly: vDSOs have at most a few dozen symbols and a
 /// few pages of text, and generators stay well inside these.
 pub const MAX_SYMBOLS: usize = 4096;
@@ -137,6 +135,43 @@ pub const MAX_TEXT: u32 = 1 << 20;
 pub const MAX_NAME: usize = 256;
 
 impl Spec {
+    /// Make `self` equal to `src`, reusing `self`'s vectors (`clone_from` of a derived `Clone` clones
+    /// anew).
+    pub fn copy_from(&mut self, src: &Spec) {
+        // Destructured so that a new field cannot be forgotten here.
+        let Spec {
+            class,
+            endian,
+            machine,
+            soname,
+            hash,
+            versions,
+            symbols,
+            text_size,
+            base,
+            quirks:
+                Quirks {
+                    version_symbols,
+                    build_id,
+                    trailing_pt_null,
+                    empty_gnu_property,
+                },
+        } = src;
+        self.class = *class;
+        self.endian = *endian;
+        self.machine = *machine;
+        self.soname.clone_from(soname);
+        self.hash = *hash;
+        self.versions.clone_from(versions);
+        self.symbols.clone_from(symbols);
+        self.text_size = *text_size;
+        self.base = *base;
+        self.quirks.version_symbols = *version_symbols;
+        self.quirks.build_id.clone_from(build_id);
+        self.quirks.trailing_pt_null = *trailing_pt_null;
+        self.quirks.empty_gnu_property = *empty_gnu_property;
+    }
+
     /// The same spec in canonical form: symbols sorted (by name, then version), and no version-symbol
     /// quirk when there are no versions (it has nothing to act on).
     pub fn normalized(&self) -> Spec {
