@@ -379,3 +379,63 @@ impl Spec {
         Ok(spec.normalized())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sym(name: &str, version: Option<&str>, offset: u32) -> SymSpec {
+        // Owned copies: equal names at different addresses, so the byte comparison is exercised.
+        SymSpec {
+            name: Name::Owned(name.to_string()),
+            version: version.map(|v| Name::Owned(v.to_string())),
+            offset,
+            size: 16,
+            kind: SymKind::Func,
+            binding: Binding::Global,
+        }
+    }
+
+    fn spec(symbols: Vec<SymSpec>) -> Spec {
+        let x86 = pools::arch("x86_64").expect("x86_64 is in the pool");
+        Spec {
+            class: x86.class,
+            endian: x86.endian,
+            machine: x86.machine,
+            soname: x86.soname.into(),
+            hash: HashStyle::Both,
+            versions: vec!["LINUX_2.6".into(), "LINUX_2.6.39".into()],
+            symbols,
+            text_size: 256,
+            base: 0,
+            quirks: Quirks::default(),
+        }
+    }
+
+    #[test]
+    fn validate_rejects_a_key_defined_twice_and_nothing_else() {
+        let distinct = spec(vec![
+            sym("__vdso_time", Some("LINUX_2.6"), 0),
+            sym("__vdso_time", Some("LINUX_2.6.39"), 16),
+            sym("__vdso_time", None, 32),
+            sym("__vdso_times", Some("LINUX_2.6"), 48),
+        ]);
+        assert_eq!(distinct.validate(), Ok(()));
+        for dup in [
+            vec![
+                sym("time", Some("LINUX_2.6"), 0),
+                sym("time", Some("LINUX_2.6"), 16),
+            ],
+            vec![
+                sym("time", None, 0),
+                sym("getcpu", None, 16),
+                sym("time", None, 32),
+            ],
+        ] {
+            let err = spec(dup)
+                .validate()
+                .expect_err("a repeated (name, version)");
+            assert!(err.0.contains("`time` defined twice"), "{err}");
+        }
+    }
+}
