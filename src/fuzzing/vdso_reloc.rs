@@ -17,9 +17,9 @@ use crate::arch::Arch;
 use crate::image::Image;
 use crate::plan::{default_bases, plan, Side};
 use crate::policy::{self, Policy};
-use crate::synth::evolve::{evolve, evolve_into, layout_symbols, Evolution, Mutation};
+use crate::synth::evolve::{evolve_into, layout_symbols, Evolution, Mutation};
 use crate::synth::Spec;
-use arbitrary::{Arbitrary, Unstructured};
+use arbitrary::Unstructured;
 
 /// The structure-aware case.
 #[derive(Debug)]
@@ -36,22 +36,52 @@ struct Case {
     tidy: bool,
 }
 
-impl<'a> Arbitrary<'a> for Case {
-    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Case> {
+impl Case {
+    /// Decode a case from `u` into `self`, reusing its vectors (one case is kept across inputs). The
+    /// bytes are read in this order: mutation count and mutations, dumped spec, evolution, policy,
+    /// page, park, tidy.
+    fn arbitrary_into(&mut self, u: &mut Unstructured) -> arbitrary::Result<()> {
         let n = u.int_in_range(0..=4)?;
-        let mut mutations = Vec::with_capacity(n);
+        self.mutations.clear();
         for _ in 0..n {
-            mutations.push((u.arbitrary()?, u.arbitrary()?));
+            self.mutations.push((u.arbitrary()?, u.arbitrary()?));
         }
-        Ok(Case {
-            dumped: u.arbitrary()?,
-            evolution: u.arbitrary()?,
-            policy: u.arbitrary()?,
-            page: u.arbitrary()?,
-            park: u.arbitrary()?,
-            mutations,
-            tidy: u.arbitrary()?,
-        })
+        self.dumped.arbitrary_into(u)?;
+        self.evolution.arbitrary_into(u)?;
+        self.policy = u.arbitrary()?;
+        self.page = u.arbitrary()?;
+        self.park = u.arbitrary()?;
+        self.tidy = u.arbitrary()?;
+        Ok(())
+    }
+}
+
+/// Everything a structure-aware input is decoded and built into, kept from one input to the next
+/// (thread-local) so that an input reuses the previous one's allocations: under AddressSanitizer an
+/// allocation costs a stack trace, a fill and a trip through the quarantine.
+struct Scratch {
+    case: Case,
+    runtime: Spec,
+    dumped_image: Vec<u8>,
+    runtime_image: Vec<u8>,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            case: Case {
+                dumped: Spec::blank(),
+                evolution: Evolution::default(),
+                policy: 0,
+                page: 0,
+                park: 0,
+                mutations: Vec::with_capacity(4),
+                tidy: false,
+            },
+            runtime: Spec::blank(),
+            dumped_image: Vec::new(),
+            runtime_image: Vec::new(),
+        }
     }
 }
 
@@ -66,28 +96,19 @@ pub fn run(data: &[u8]) -> Outcome {
     if tag % 2 == 1 {
         return raw(rest);
     }
-    let Ok(mut case) = Case::arbitrary(&mut Unstructured::new(rest)) else {
-        return Outcome::Reject;
-    };
-    if case.tidy {
-        layout_symbols(&mut case.dumped, 0);
-    }
-    // The runtime spec and both image buffers are kept from one input to the next, so that an input
-    // allocates for neither.
     thread_local! {
-        static SCRATCH: std::cell::RefCell<(Option<Spec>, Vec<u8>, Vec<u8>)> = const {
-            std::cell::RefCell::new((None, Vec::new(), Vec::new()))
-        };
+        static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
     }
-    SCRATCH.with_borrow_mut(|(runtime, db, rb)| {
-        let runtime = match runtime {
-            Some(r) => {
-                evolve_into(&case.dumped, &case.evolution, r);
-                r
-            }
-            None => runtime.insert(evolve(&case.dumped, &case.evolution)),
-        };
-        structured(&case, runtime, db, rb)
+    SCRATCH.with_borrow_mut(|s| {
+        let s = s.get_or_insert_with(Scratch::new);
+        if s.case.arbitrary_into(&mut Unstructured::new(rest)).is_err() {
+            return Outcome::Reject;
+        }
+        if s.case.tidy {
+            layout_symbols(&mut s.case.dumped, 0);
+        }
+        evolve_into(&s.case.dumped, &s.case.evolution, &mut s.runtime);
+        structured(&s.case, &s.runtime, &mut s.dumped_image, &mut s.runtime_image)
     })
 }
 

@@ -5,10 +5,10 @@
 
 use super::{Spec, SymSpec};
 use crate::image::{Binding, SymKind};
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 
 /// One kernel-to-kernel change of a vDSO.
-#[derive(Debug, Clone, Arbitrary)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Arbitrary)]
 pub struct Evolution {
     /// (symbol index, bytes): functions that grow.
     pub grow: Vec<(u8, u16)>,
@@ -18,6 +18,27 @@ pub struct Evolution {
     pub add: Vec<(u8, u16)>,
     /// Extra bytes of text after the last function.
     pub extra_text: u16,
+}
+
+impl Evolution {
+    /// [`Evolution::arbitrary`] (the derived one) into `self`, reusing its vectors: the same bytes give
+    /// the same evolution.
+    pub fn arbitrary_into<'a>(&mut self, u: &mut Unstructured<'a>) -> arbitrary::Result<()> {
+        fill(&mut self.grow, u)?;
+        fill(&mut self.drop, u)?;
+        fill(&mut self.add, u)?;
+        self.extra_text = u.arbitrary()?;
+        Ok(())
+    }
+}
+
+/// What `Vec::<T>::arbitrary` reads (`arbitrary_iter` collected), into `v`.
+fn fill<'a, T: Arbitrary<'a>>(v: &mut Vec<T>, u: &mut Unstructured<'a>) -> arbitrary::Result<()> {
+    v.clear();
+    for x in u.arbitrary_iter()? {
+        v.push(x?);
+    }
+    Ok(())
 }
 
 /// Derive the runtime kernel's spec from the dumped one. Symbols are laid out again one after another

@@ -25,9 +25,37 @@ fn ident(u: &mut Unstructured) -> Result<String> {
 
 impl<'a> Arbitrary<'a> for Spec {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Spec> {
+        let mut s = Spec::blank();
+        s.arbitrary_into(u)?;
+        Ok(s)
+    }
+}
+
+impl Spec {
+    /// Room to decode a spec into with [`Spec::arbitrary_into`]; not a valid spec itself (no soname).
+    pub fn blank() -> Spec {
+        Spec {
+            class: Class::Elf64,
+            endian: crate::image::Endian::Little,
+            machine: 0,
+            soname: Name::Borrowed(""),
+            hash: HashStyle::Both,
+            versions: Vec::with_capacity(3),
+            symbols: Vec::with_capacity(MAX_GEN_SYMBOLS),
+            text_size: 0,
+            base: 0,
+            quirks: Quirks::default(),
+        }
+    }
+
+    /// [`Spec::arbitrary`] into `self`, reusing its vectors: the same bytes give the same spec (fuzz
+    /// targets keep one spec across inputs instead of allocating one per input). On error `self` is
+    /// left half-written.
+    pub fn arbitrary_into(&mut self, u: &mut Unstructured) -> Result<()> {
         let arch = u.choose(ARCHES)?;
         let hash = *u.choose(&[HashStyle::Both, HashStyle::Sysv, HashStyle::Gnu])?;
-        let mut versions: Vec<Name> = Vec::with_capacity(3);
+        let versions = &mut self.versions;
+        versions.clear();
         for _ in 0..u.int_in_range(0..=3)? {
             let v = if versions.is_empty() {
                 arch.version
@@ -41,7 +69,8 @@ impl<'a> Arbitrary<'a> for Spec {
         // Real vDSO text is 1-6 KiB; more only makes every build slower.
         let text_size = u.int_in_range(16..=6144u32)?;
         let all = pools::all_names_ref();
-        let mut symbols: Vec<SymSpec> = Vec::with_capacity(MAX_GEN_SYMBOLS);
+        let symbols = &mut self.symbols;
+        symbols.clear();
         for _ in 0..u.int_in_range(0..=MAX_GEN_SYMBOLS)? {
             let name: Name = match u.int_in_range(0..=5)? {
                 0 => ident(u)?.into(),
@@ -58,7 +87,7 @@ impl<'a> Arbitrary<'a> for Spec {
             let version = if versions.is_empty() || u.ratio(1, 8)? {
                 None
             } else {
-                Some(u.choose(&versions)?.clone())
+                Some(u.choose(versions)?.clone())
             };
             symbols.push(SymSpec {
                 name,
@@ -86,28 +115,24 @@ impl<'a> Arbitrary<'a> for Spec {
         } else {
             0
         };
-        let build_id = if u.arbitrary()? {
+        if u.arbitrary()? {
             let n = u.int_in_range(1..=32)?;
-            Some(u.bytes(n)?.to_vec())
+            let id = self.quirks.build_id.get_or_insert_with(Vec::new);
+            id.clear();
+            id.extend_from_slice(u.bytes(n)?);
         } else {
-            None
-        };
-        Ok(Spec {
-            class: arch.class,
-            endian: arch.endian,
-            machine: arch.machine,
-            soname: Name::Borrowed(arch.soname),
-            hash,
-            versions,
-            symbols,
-            text_size,
-            base,
-            quirks: Quirks {
-                version_symbols: u.arbitrary()?,
-                build_id,
-                trailing_pt_null: u.arbitrary()?,
-                empty_gnu_property: u.arbitrary()?,
-            },
-        })
+            self.quirks.build_id = None;
+        }
+        self.class = arch.class;
+        self.endian = arch.endian;
+        self.machine = arch.machine;
+        self.soname = Name::Borrowed(arch.soname);
+        self.hash = hash;
+        self.text_size = text_size;
+        self.base = base;
+        self.quirks.version_symbols = u.arbitrary()?;
+        self.quirks.trailing_pt_null = u.arbitrary()?;
+        self.quirks.empty_gnu_property = u.arbitrary()?;
+        Ok(())
     }
 }

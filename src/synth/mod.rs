@@ -412,6 +412,44 @@ mod tests {
         }
     }
 
+    /// `arbitrary_into` on a value left over from other inputs decodes exactly what `arbitrary` decodes
+    /// from the same bytes, and reads as many of them: fuzz inputs mean the same either way.
+    #[test]
+    fn arbitrary_into_reused_values_decodes_like_arbitrary() {
+        use arbitrary::{Arbitrary, Unstructured};
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut spec = Spec::blank();
+        let mut evo = evolve::Evolution::default();
+        let (mut specs, mut evos) = (0, 0);
+        for round in 0..4000 {
+            let mut data = vec![0u8; 40 + round % 400];
+            for b in data.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            let (mut u1, mut u2) = (Unstructured::new(&data), Unstructured::new(&data));
+            let fresh = Spec::arbitrary(&mut u1);
+            let reused = spec.arbitrary_into(&mut u2);
+            assert_eq!(fresh.is_ok(), reused.is_ok(), "round {round}");
+            if let Ok(f) = fresh {
+                assert_eq!(f, spec, "round {round}");
+                specs += 1;
+            }
+            assert_eq!(u1.len(), u2.len(), "round {round}");
+            let fresh = evolve::Evolution::arbitrary(&mut u1);
+            let reused = evo.arbitrary_into(&mut u2);
+            assert_eq!(fresh.is_ok(), reused.is_ok(), "round {round}");
+            if let Ok(f) = fresh {
+                assert_eq!(f, evo, "round {round}");
+                evos += 1;
+            }
+            assert_eq!(u1.len(), u2.len(), "round {round}");
+        }
+        assert!(specs > 3000 && evos > 3000, "{specs} specs, {evos} evolutions decoded");
+    }
+
     #[test]
     fn validate_rejects_a_key_defined_twice_and_nothing_else() {
         let distinct = spec(vec![
