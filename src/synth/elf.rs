@@ -95,24 +95,23 @@ struct OutSym<'s> {
     shndx: u16,
 }
 
-/// A string table under construction (names, borrowed from the spec, are deduplicated). Inline for a
-/// vDSO's few dozen names: the index is scanned comparing word hashes, so names are compared byte by
-/// byte (a `memcmp`, which libFuzzer intercepts) only when they are almost surely equal.
+/// A string table under construction: offsets are handed out as names are added (deduplicated), and
+/// the bytes are written once, straight into the image, when its place is known. Inline for a vDSO's
+/// few dozen names; the index is scanned by word hash, so names are byte-compared (a `memcmp`, which
+/// libFuzzer intercepts) only when they are almost surely equal.
 struct Strtab<'s> {
-    bytes: SmallVec<[u8; 1024]>,
-    /// (word hash, offset, name) of every distinct name.
+    /// Length so far, the leading NUL included.
+    len: u32,
+    /// (word hash, offset, name) of every distinct name, in table order.
     index: SmallVec<[(u64, u32, &'s str); 32]>,
 }
 
 impl<'s> Strtab<'s> {
-    /// Room for `names` names of `bytes` bytes in all (NULs included), so that adding never grows it.
-    fn with_capacity(names: usize, bytes: usize) -> Strtab<'s> {
-        let mut t = Strtab {
-            bytes: SmallVec::with_capacity(1 + bytes),
-            index: SmallVec::with_capacity(names),
-        };
-        t.bytes.push(0);
-        t
+    fn new() -> Strtab<'s> {
+        Strtab {
+            len: 1,
+            index: SmallVec::new(),
+        }
     }
     fn add(&mut self, s: &'s str) -> u32 {
         let mut h = super::WordHasher::default();
@@ -121,11 +120,16 @@ impl<'s> Strtab<'s> {
         if let Some(&(_, o, _)) = self.index.iter().find(|e| e.0 == h && same(e.2, s)) {
             return o;
         }
-        let o = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(s.as_bytes());
-        self.bytes.push(0);
+        let o = self.len;
+        self.len += s.len() as u32 + 1;
         self.index.push((h, o, s));
         o
+    }
+    /// Write the names at `at` (the NULs between them are the buffer's zeros).
+    fn write(&self, o: &mut Out, at: u64) {
+        for &(_, off, s) in &self.index {
+            o.put(at + u64::from(off), s.as_bytes());
+        }
     }
 }
 
@@ -165,13 +169,7 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let nsec = nsec as u64;
 
     // --- strings and symbols (values filled in once .text is placed)
-    let dynstr_len = std::iter::once(&spec.soname)
-        .chain(&spec.versions)
-        .chain(spec.symbols.iter().map(|s| &s.name))
-        .map(|n| n.len() + 1)
-        .sum();
-    let mut dynstr =
-        Strtab::with_capacity(1 + spec.versions.len() + spec.symbols.len(), dynstr_len);
+    let mut dynstr = Strtab::new();
     dynstr.add(&spec.soname);
     for v in &spec.versions {
         dynstr.add(v);
@@ -182,8 +180,7 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
             None => 1,
         }
     };
-    let mut syms: SmallVec<[OutSym; 24]> =
-        SmallVec::with_capacity(spec.versions.len() + spec.symbols.len());
+    let mut syms: SmallVec<[OutSym; 24]> = SmallVec::new();
     if spec.quirks.version_symbols {
         for (i, v) in spec.versions.iter().enumerate() {
             syms.push(OutSym {
@@ -248,7 +245,7 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let gnu_len = 16 + bloom_size * ws + 4 * u64::from(nbuckets) + 4 * (nsym - 1);
     let gnu_off = spec.hash.gnu().then(|| place(gnu_len, ws));
     let dynsym_off = place(nsym * class.sym_size(), ws);
-    let dynstr_off = place(dynstr.bytes.len() as u64, 1);
+    let dynstr_off = place(u64::from(dynstr.len), 1);
     let versym_off = versioned.then(|| place(nsym * 2, 2));
     const VERDEF: u64 = 20;
     const VERDAUX: u64 = 8;
@@ -397,7 +394,7 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
             }
         }
     }
-    o.put(dynstr_off, &dynstr.bytes);
+    dynstr.write(&mut o, dynstr_off);
 
     // --- SysV hash: chains are prepended, so each bucket lists its symbols in table order reversed.
     if let Some(h) = hash_off {
@@ -480,7 +477,7 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
         gnu_off.map(|g| (dt::DT_GNU_HASH, va(g))),
         Some((dt::DT_STRTAB, va(dynstr_off))),
         Some((dt::DT_SYMTAB, va(dynsym_off))),
-        Some((dt::DT_STRSZ, dynstr.bytes.len() as u64)),
+        Some((dt::DT_STRSZ, u64::from(dynstr.len))),
         Some((dt::DT_SYMENT, class.sym_size())),
         versions.map(|(_, vd)| (dt::DT_VERDEF, va(vd))),
         versions.map(|_| (dt::DT_VERDEFNUM, nverdef)),
@@ -555,7 +552,7 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
             ty: sh::SHT_STRTAB,
             flags: alloc,
             off: dynstr_off,
-            size: dynstr.bytes.len() as u64,
+            size: u64::from(dynstr.len),
             link: 0,
             info: 0,
             align: 1,
