@@ -12,7 +12,7 @@
 //! function whose bytes, after the plan is applied, are not a trampoline into live runtime code.
 
 use crate::arch::{Arch, Style};
-use crate::image::{Image, Symbol};
+use crate::image::{same_name, Image, Symbol};
 use crate::layout::{Era, Layout, Mapping, Role};
 use crate::policy::{Missing, Policy, RemapRule};
 use std::borrow::Cow;
@@ -248,13 +248,6 @@ fn counterpart<'a>(runtime: &[Symbol<'a>], s: &Symbol, by_name_only: bool) -> Op
         .copied()
 }
 
-/// `a == b`, rejecting most unequal names of one length by their last byte first: vDSO names share
-/// long prefixes (`__kernel_clock_getres`, `__kernel_gettimeofday`), and the full comparison is a
-/// `memcmp` call (which libFuzzer intercepts and records, at some cost, on every input).
-fn same_name(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
-}
-
 /// Decide how `dumped` is restored on `runtime` under `policy`.
 pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
     let mut findings = Vec::new();
@@ -372,7 +365,11 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
             // vdso size, known symbols' offsets (absent in both counts as equal), vvar size and order.
             let known_equal = policy.known.is_none_or(|list| {
                 list(arch).iter().all(|name| {
-                    let off = |fs: &[Symbol]| fs.iter().find(|s| s.name == *name).map(|s| s.offset);
+                    let off = |fs: &[Symbol]| {
+                        fs.iter()
+                            .find(|s| same_name(s.name, name))
+                            .map(|s| s.offset)
+                    };
                     off(&exports) == off(&rfuncs)
                 })
             });

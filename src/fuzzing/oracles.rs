@@ -2,7 +2,7 @@
 //! and both sides of the comparison. Proptests, fuzz targets and corpus replay all call these.
 
 use crate::arch::Arch;
-use crate::image::Image;
+use crate::image::{same_name, Image};
 use crate::layout::Layout;
 use crate::plan::{Decision, FindingKind, Plan, Region, Side, Target, World};
 
@@ -79,7 +79,7 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, p: &Plan) {
         let (t, hops) = world.resolve(dv.start.wrapping_add(off));
         let want = rfuncs
             .iter()
-            .find(|r| r.name == s.name && r.version == s.version);
+            .find(|r| same_name(r.name, s.name) && r.version == s.version);
         let lands = matches!((&t, &want), (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset);
         if lands {
             continue;
@@ -280,7 +280,7 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &crate::policy::Policy) 
         );
         let want = c
             .functions()
-            .find(|r| r.name == s.name && r.version == s.version)
+            .find(|r| same_name(r.name, s.name) && r.version == s.version)
             .and_then(|r| r.offset);
         assert!(
             landing(&tc) == want || explained,

@@ -108,7 +108,12 @@ pub fn run(data: &[u8]) -> Outcome {
             layout_symbols(&mut s.case.dumped, 0);
         }
         evolve_into(&s.case.dumped, &s.case.evolution, &mut s.runtime);
-        structured(&s.case, &s.runtime, &mut s.dumped_image, &mut s.runtime_image)
+        structured(
+            &s.case,
+            &s.runtime,
+            &mut s.dumped_image,
+            &mut s.runtime_image,
+        )
     })
 }
 

@@ -1,7 +1,9 @@
 //! Lay out and write the ELF bytes of a validated [`Spec`].
 
 use super::Spec;
-use crate::image::{gnu_hash, sysv_hash, sysv_hash_entry_size, Binding, Class, Endian, SymKind};
+use crate::image::{
+    gnu_hash, same_name, sysv_hash, sysv_hash_entry_size, Binding, Class, Endian, SymKind,
+};
 use goblin::elf::dynamic as dt;
 use goblin::elf::header as eh;
 use goblin::elf::program_header as ph;
@@ -58,15 +60,6 @@ impl Out {
     }
 }
 
-/// Name equality that skips the byte comparison when both sides are the same pool string (most spec
-/// names are borrowed from the static pools) or differ in their last byte (vDSO names of one length
-/// share long prefixes: `__kernel_clock_getres`, `__kernel_gettimeofday`). The full comparison is a
-/// `memcmp`, which libFuzzer intercepts and records at some cost.
-pub(super) fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && (a.as_ptr() == b.as_ptr() || (a.as_bytes().last() == b.as_bytes().last() && a == b))
-}
-
 fn align(x: u64, a: u64) -> u64 {
     x.div_ceil(a) * a
 }
@@ -120,7 +113,7 @@ impl<'s> Strtab<'s> {
         let mut h = super::WordHasher::default();
         h.write(s.as_bytes());
         let h = h.finish();
-        if let Some(&(_, o, _)) = self.index.iter().find(|e| e.0 == h && same(e.2, s)) {
+        if let Some(&(_, o, _)) = self.index.iter().find(|e| e.0 == h && same_name(e.2, s)) {
             return o;
         }
         let o = self.len;
@@ -179,7 +172,13 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     }
     let version_index = |v: &Option<super::Name>| -> u16 {
         match v {
-            Some(v) => 2 + spec.versions.iter().position(|x| same(x, v)).unwrap_or(0) as u16,
+            Some(v) => {
+                2 + spec
+                    .versions
+                    .iter()
+                    .position(|x| same_name(x, v))
+                    .unwrap_or(0) as u16
+            }
             None => 1,
         }
     };

@@ -77,8 +77,10 @@ impl Spec {
                 1 => Name::Borrowed(u.choose(all)?),
                 _ => Name::Borrowed(u.choose(arch.exports)?),
             };
-            if versions.iter().any(|v| super::elf::same(v, &name))
-                || symbols.iter().any(|s| super::elf::same(&s.name, &name))
+            if versions.iter().any(|v| crate::image::same_name(v, &name))
+                || symbols
+                    .iter()
+                    .any(|s| crate::image::same_name(&s.name, &name))
             {
                 continue;
             }

@@ -220,7 +220,9 @@ impl Spec {
         for (i, v) in self.versions.iter().enumerate() {
             if !ok_name(v)
                 || *v == self.soname
-                || self.versions[..i].iter().any(|x| elf::same(x, v))
+                || self.versions[..i]
+                    .iter()
+                    .any(|x| crate::image::same_name(x, v))
             {
                 return err(format!(
                     "version `{v}` is empty, repeated or equals the soname"
@@ -235,7 +237,7 @@ impl Spec {
                 ));
             }
             if let Some(v) = &s.version {
-                if !self.versions.iter().any(|x| elf::same(x, v)) {
+                if !self.versions.iter().any(|x| crate::image::same_name(x, v)) {
                     return err(format!("symbol `{}` names undefined version `{v}`", s.name));
                 }
             }
@@ -251,7 +253,12 @@ impl Spec {
                     s.name
                 ));
             }
-            if self.quirks.version_symbols && self.versions.iter().any(|x| elf::same(x, &s.name)) {
+            if self.quirks.version_symbols
+                && self
+                    .versions
+                    .iter()
+                    .any(|x| crate::image::same_name(x, &s.name))
+            {
                 return err(format!(
                     "symbol `{}` clashes with its version symbol",
                     s.name
@@ -260,9 +267,9 @@ impl Spec {
         }
         // Pairwise (vDSO specs have a few dozen symbols), lengths and pointers compared before bytes.
         let same_key = |a: &SymSpec, b: &SymSpec| {
-            elf::same(&a.name, &b.name)
+            crate::image::same_name(&a.name, &b.name)
                 && match (&a.version, &b.version) {
-                    (Some(x), Some(y)) => elf::same(x, y),
+                    (Some(x), Some(y)) => crate::image::same_name(x, y),
                     (x, y) => x.is_none() && y.is_none(),
                 }
         };
@@ -447,7 +454,10 @@ mod tests {
             }
             assert_eq!(u1.len(), u2.len(), "round {round}");
         }
-        assert!(specs > 3000 && evos > 3000, "{specs} specs, {evos} evolutions decoded");
+        assert!(
+            specs > 3000 && evos > 3000,
+            "{specs} specs, {evos} evolutions decoded"
+        );
     }
 
     #[test]

@@ -382,7 +382,7 @@ impl<'a> Image<'a> {
         };
         s.offset.is_some()
             && !matches!(s.binding, super::Binding::Local)
-            && s.name == name
+            && super::same_name(s.name, name)
             && match version {
                 Some(v) => s.version == Some(v),
                 None => !s.version_hidden,
