@@ -16,7 +16,9 @@
 # libFuzzer's own C++ runtime is built without sanitizers in every configuration (.cargo/config.toml).
 # Coverage instrumentation reaches vdso-lab-core only (fuzz/sancov-scope); VDSO_LAB_SANCOV=all measures
 # cargo-fuzz's instrument-everything build instead, in its own target directory (cargo does not track
-# the variable, so sharing one would reuse the other scope's objects).
+# the variable, so sharing one would reuse the other scope's objects). cov counts instrumented edges,
+# so it compares configurations of one scope only; compare scopes by the line coverage ci/coverage.sh
+# reports for the corpora they produce.
 #
 # Usage: ci/fuzz-throughput.sh [SECONDS] [TARGET...]   (default: 60 vdso_reloc)
 set -euo pipefail
@@ -34,7 +36,18 @@ fi
 have_nightly=0
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then have_nightly=1; fi
 
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-throughput.XXXXXX")
+# The run's corpus lives in memory (/dev/shm) when the machine has it, as it should for any long run:
+# libFuzzer writes a file for every new or reduced input and deletes the one it replaces, and on this
+# machine's ext4 disk the inode allocation for that was about a sixth of a vdso_reloc run (perf:
+# recently_deleted, find_get_block_common). FUZZ_SCRATCH picks another directory (e.g. /tmp to measure
+# on disk).
+scratch_root=${FUZZ_SCRATCH:-}
+if [[ -z $scratch_root ]]; then
+    if [[ -d /dev/shm && -w /dev/shm ]]; then scratch_root=/dev/shm; else scratch_root=${TMPDIR:-/tmp}; fi
+fi
+scratch=$(mktemp -d "$scratch_root/fuzz-throughput.XXXXXX")
+echo "corpus scratch: $scratch ($(df -T "$scratch" | awk 'NR == 2 { print $2 }'))"
+
 trap 'rm -rf "$scratch"' EXIT
 target_dir=fuzz/target
 if [[ -n ${VDSO_LAB_SANCOV:-} ]]; then target_dir=fuzz/target-sancov-${VDSO_LAB_SANCOV// /-}; fi
