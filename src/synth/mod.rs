@@ -405,18 +405,13 @@ mod tests {
 
     fn spec(symbols: Vec<SymSpec>) -> Spec {
         let x86 = pools::arch("x86_64").expect("x86_64 is in the pool");
-        Spec {
-            class: x86.class,
-            endian: x86.endian,
-            machine: x86.machine,
-            soname: x86.soname.into(),
-            hash: HashStyle::Both,
-            versions: vec!["LINUX_2.6".into(), "LINUX_2.6.39".into()],
-            symbols,
-            text_size: 256,
-            base: 0,
-            quirks: Quirks::default(),
-        }
+        let mut s = Spec::blank();
+        (s.class, s.endian, s.machine) = (x86.class, x86.endian, x86.machine);
+        s.soname = x86.soname.into();
+        s.versions = vec!["LINUX_2.6".into(), "LINUX_2.6.39".into()];
+        s.symbols = symbols;
+        s.text_size = 256;
+        s
     }
 
     /// `arbitrary_into` on a value left over from other inputs decodes exactly what `arbitrary` decodes
