@@ -35,11 +35,11 @@ ignore='(\.cargo/registry|/rustc/|fuzz_targets|/library/)'
     "${objects[@]:1}" > "$out/report.txt"
 # Line coverage (columns: lines, missed lines) summed over a path prefix.
 cover() {
-    awk -v p="$1" '$1 ~ p { lines += $8; missed += $9 }
-        END { if (lines) printf "%-12s %5.1f%% of %d lines\n", p, 100 * (lines - missed) / lines, lines }' "$out/report.txt"
+    awk -v name="$1" -v p="$2" '$1 ~ p { lines += $8; missed += $9 }
+        END { if (lines) printf "%-18s %5.1f%% of %d lines\n", name, 100 * (lines - missed) / lines, lines }' "$out/report.txt"
 }
 echo "coverage from the corpora (HTML: $out/html/index.html)"
 # llvm-cov names files relative to the longest common directory: image/ and plan.rs of core/src/.
-cover "(^|/)image/"
-cover "(^|/)plan[.]rs"
-cover "^TOTAL"
+cover core/src/image/ "(^|/)image/"
+cover core/src/plan.rs "(^|/)plan[.]rs"
+cover "vdso-lab + core" "^TOTAL"
