@@ -390,6 +390,16 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         }
     };
 
+    let cx = Planning {
+        dumped: dumped.image,
+        runtime: runtime.image,
+        policy,
+        arch,
+        dv,
+        rv,
+        exports: &exports,
+        rfuncs: &rfuncs,
+    };
     let plan = if remap {
         let delta = dv.start.wrapping_sub(rv.start);
         let moves: Vec<Move> = runtime
@@ -422,22 +432,36 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
             findings,
         }
     } else {
-        proxy(dumped, policy, arch, dv, rv, &exports, &rfuncs, findings)
+        proxy(&cx, findings)
     };
-    verify(
-        dumped, runtime, policy, arch, dv, rv, &exports, &rfuncs, plan,
-    )
+    verify(&cx, plan)
+}
+
+/// What `proxy` and `verify` work from: both images, the policy, the architecture, both `[vdso]`
+/// mappings, and each image's exported functions, decoded once by `plan`. (`Image` is invariant in
+/// its lifetime, hence one per image.)
+#[derive(Clone, Copy)]
+struct Planning<'p, 'd, 'r> {
+    dumped: &'p Image<'d>,
+    runtime: &'p Image<'r>,
+    policy: &'p Policy,
+    arch: Arch,
+    dv: Mapping,
+    rv: Mapping,
+    exports: &'p [Symbol<'d>],
+    rfuncs: &'p [Symbol<'r>],
 }
 
 /// For architectures without modelled trampolines: an entry point is redirected when the policy knows
 /// it or an alias at the same offset, and lands well when the runtime image has its counterpart.
-fn verify_by_knowledge(
-    exports: &[Symbol],
-    rfuncs: &[Symbol],
-    policy: &Policy,
-    arch: Arch,
-    plan: &mut Plan,
-) {
+fn verify_by_knowledge(cx: &Planning<'_, '_, '_>, plan: &mut Plan) {
+    let Planning {
+        policy,
+        arch,
+        exports,
+        rfuncs,
+        ..
+    } = *cx;
     for s in exports {
         let covered = exports
             .iter()
@@ -460,22 +484,19 @@ fn verify_by_knowledge(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn proxy(
-    dumped: &Side,
-    policy: &Policy,
-    arch: Arch,
-    dv: Mapping,
-    rv: Mapping,
-    exports: &[Symbol],
-    rfuncs: &[Symbol],
-    mut findings: Vec<Finding>,
-) -> Plan {
+fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
+    let Planning {
+        dumped,
+        policy,
+        arch,
+        dv,
+        rv,
+        exports,
+        rfuncs,
+        ..
+    } = *cx;
     // Without a usable `.text`, patches must at least stay inside the image.
-    let text = dumped
-        .image
-        .text()
-        .unwrap_or(0..dumped.image.bytes().len() as u64);
+    let text = dumped.text().unwrap_or(0..dumped.bytes().len() as u64);
     let mut patches: Vec<Patch> = Vec::new();
     if !arch.modelled() {
         findings.push(finding(
@@ -542,7 +563,7 @@ fn proxy(
             ));
         }
         let end = off.saturating_add(bytes.len() as u64);
-        if off < text.start || end > text.end || end > dumped.image.bytes().len() as u64 {
+        if off < text.start || end > text.end || end > dumped.bytes().len() as u64 {
             findings.push(finding(
                 FindingKind::PatchOutsideText,
                 Severity::Error,
@@ -588,34 +609,32 @@ fn proxy(
     }
 }
 
-/// Follow every exported entry point of the dumped image through the applied plan (a remap or a proxy
-/// of `arch` images whose `[vdso]` mappings are `dv` and `rv`) and add a finding for each that does not
-/// land on its own function in the runtime image.
-#[allow(clippy::too_many_arguments)]
-fn verify(
-    dumped: &Side,
-    runtime: &Side,
-    policy: &Policy,
-    arch: Arch,
-    dv: Mapping,
-    rv: Mapping,
-    exports: &[Symbol],
-    rfuncs: &[Symbol],
-    mut plan: Plan,
-) -> Plan {
+/// Follow every exported entry point of the dumped image through the applied plan (a remap or a proxy)
+/// and add a finding for each that does not land on its own function in the runtime image.
+fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
+    let Planning {
+        dumped,
+        runtime,
+        arch,
+        dv,
+        rv,
+        exports,
+        rfuncs,
+        ..
+    } = *cx;
     if !arch.modelled() && matches!(plan.decision, Decision::Proxy { .. }) {
-        verify_by_knowledge(exports, rfuncs, policy, arch, &mut plan);
+        verify_by_knowledge(cx, &mut plan);
         return plan;
     }
     let mut world = World::new(arch);
     let d = world.add(Region::of_functions(
         "dumped",
         dv.start,
-        dumped.image.bytes(),
+        dumped.bytes(),
         false,
         exports,
     ));
-    world.apply_decoded(d, &plan, runtime.image.bytes(), rfuncs, rv.start);
+    world.apply_decoded(d, &plan, runtime.bytes(), rfuncs, rv.start);
     // One finding per (kind, symbol key): exports may repeat a key. Only this loop's own findings are
     // compared, as a set of the pairs it reported would.
     let own = plan.findings.len();
