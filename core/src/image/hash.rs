@@ -374,19 +374,26 @@ pub(super) fn validate_gnu(r: &Reader, t: &GnuTable, count: u64) -> Result<()> {
     Ok(())
 }
 
+/// Can a lookup answer with `s` at all (defined, not local)?
+fn answerable(s: &super::Symbol) -> bool {
+    s.offset.is_some() && !matches!(s.binding, super::Binding::Local)
+}
+
+/// Does `s` answer to `version`, or to the default version when `None`?
+fn answers_version(s: &super::Symbol, version: Option<&str>) -> bool {
+    match version {
+        Some(v) => s.version == Some(v),
+        None => !s.version_hidden,
+    }
+}
+
 impl<'a> Image<'a> {
     /// Does symbol `index` answer to `name` (and `version`, or the default version when `None`)?
     fn matches(&self, index: u64, name: &str, version: Option<&str>) -> bool {
         let Some(s) = self.symbol(index as u32) else {
             return false;
         };
-        s.offset.is_some()
-            && !matches!(s.binding, super::Binding::Local)
-            && super::same_name(s.name, name)
-            && match version {
-                Some(v) => s.version == Some(v),
-                None => !s.version_hidden,
-            }
+        answerable(&s) && super::same_name(s.name, name) && answers_version(&s, version)
     }
 
     /// Ask the SysV table, the GNU table and a linear scan where `name` (at `version`, or its default
@@ -568,10 +575,8 @@ impl<'a> Image<'a> {
         // symbols sharing its name instead of rescanning the table.
         // The tables are inline up to 32 symbols (real vDSOs have at most 17), so that checking a vDSO
         // allocates nothing but its findings.
-        let visible: SmallVec<[super::Symbol<'a>; 32]> = self
-            .symbols()
-            .filter(|s| s.offset.is_some() && !matches!(s.binding, super::Binding::Local))
-            .collect();
+        let visible: SmallVec<[super::Symbol<'a>; 32]> =
+            self.symbols().filter(answerable).collect();
         // Ordered by (hash, name): names are compared only where their hashes tie, which keeps string
         // comparisons (costly under fuzzing instrumentation) to the equal ones.
         let hashes: SmallVec<[u32; 32]> = visible
@@ -618,12 +623,10 @@ impl<'a> Image<'a> {
                     indices: group().filter(candidate).map(|o| o.index).collect(),
                 });
             }
-            // What a linear scan of the table answers (the first match in table order).
+            // What a linear scan of the table answers (the first match in table order): `matches` over
+            // the symbols of this name.
             let linear = group()
-                .filter(|o| match s.version {
-                    Some(v) => o.version == Some(v),
-                    None => !o.version_hidden,
-                })
+                .filter(|o| answers_version(o, s.version))
                 .map(|o| o.index)
                 .min();
             let h = (sysv_hash(s.name.as_bytes()), hashes[pos]);
