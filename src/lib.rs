@@ -13,6 +13,8 @@
 //! * [`live`] — the running kernel's vDSO; the only module allowed `unsafe`.
 //! * [`fuzzing`] — the bodies of the fuzz targets, shared by `cargo fuzz`, `cargo test` corpus replay and
 //!   `vdso-lab replay`.
+//! * [`check`] — the main job as a library call: `check::run(&Host, &CheckConfig) -> CheckReport`, and
+//!   `repro vdso01` beside it.
 //! * [`report`] — rendering for the CLI (text tables and the JSON schema of `inspect --json`).
 //!
 //! Vocabulary: the two images of a restore are always `dumped` (what the checkpoint saw; CRIU says
@@ -22,8 +24,10 @@
 
 pub use vdso_lab_core::{arch, image, layout, plan, policy};
 
+pub mod check;
 pub mod extract;
 pub mod fuzzing;
+pub mod inputs;
 pub mod live;
 pub mod matrix;
 pub mod report;

@@ -95,3 +95,11 @@ pub fn read() -> Result<Option<LiveVdso>, LiveError> {
         layout,
     }))
 }
+
+/// Let SIGPIPE end the process, as it ends C tools: `vdso-lab check | head -1` then stops quietly
+/// instead of panicking on the closed pipe (Rust's runtime ignores SIGPIPE, so every `println!` after
+/// the reader left would fail).
+pub fn sigpipe_default() {
+    // SAFETY: restores the default disposition of one signal; no handler runs Rust code.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}

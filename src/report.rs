@@ -528,3 +528,139 @@ pub fn matrix_svg(m: &crate::matrix::Matrix) -> String {
         xml_escape(m.policy)
     )
 }
+
+/// `check`'s text form: the verdict table, the path × function table, the summary line.
+pub fn check_text(r: &crate::check::CheckReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let w = r.checks.iter().map(|c| c.what.len()).max().unwrap_or(0);
+    for c in &r.checks {
+        let _ = writeln!(s, "{:<w$}  {:<8} {}", c.what, c.verdict.name(), c.detail);
+    }
+    if !r.paths.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{:<18} {:<14} {:>8} {:>8}  verdict (worst over clocks)",
+            "path", "function", "clocks", "samples"
+        );
+        for p in &r.paths {
+            let note = match (p.expected_to_fail, p.verdict.agrees()) {
+                (false, _) => "",
+                (true, true) => "  (stale entry, expected to fail)",
+                (true, false) => "  (expected: the seed bug)",
+            };
+            let path = if p.timens {
+                format!("{}+timens", p.path.name())
+            } else {
+                p.path.name()
+            };
+            let clocks = if p.clocks > 0 {
+                p.clocks.to_string()
+            } else {
+                "-".into()
+            };
+            let _ = writeln!(
+                s,
+                "{path:<18} {:<14} {clocks:>8} {:>8}  {}{note}",
+                p.func.name(),
+                p.samples,
+                p.verdict
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n{}",
+        if r.ok {
+            "check: ok — every restored call path agrees with the kernel, and the stale one shows the seed bug"
+        } else {
+            "check: FAILED (see above)"
+        }
+    );
+    s
+}
+
+/// `repro vdso01`'s text form.
+pub fn vdso01_text(r: &crate::check::Vdso01) -> String {
+    use crate::check::{Vdso01Run, CRIU_VDSO01_TOLERANCE as TOL};
+    use std::fmt::Write;
+    let run = |s: &mut String, x: &Vdso01Run| {
+        let _ = writeln!(
+            s,
+            "  time(NULL) through the restored image's __vdso_time entry: {}",
+            x.restored
+        );
+        let _ = writeln!(
+            s,
+            "  __vdso_time called directly in the runtime vDSO:           {}",
+            x.direct
+        );
+        let _ = if x.fails() {
+            writeln!(
+                s,
+                "  |delta| = {} s > {TOL} s: \"Delta is too big\" -- the test fails",
+                x.delta
+            )
+        } else {
+            writeln!(s, "  |delta| = {} s <= {TOL} s: the test passes", x.delta)
+        };
+    };
+    let p = crate::check::vdso01_stale_policy();
+    let mut s = String::from("vdso01 (CRIU zdtm static/vdso01, issue #2390) on this kernel\n\n");
+    let _ = writeln!(s, "1. restored under {}:\n   {}", p.name, p.provenance);
+    run(&mut s, &r.stale);
+    s.push_str("\n2. restored under strict (every exported function redirected):\n");
+    run(&mut s, &r.strict);
+    s.push_str(
+        "\nWhat happened: the restorer proxied the dumped vDSO but did not know the entry time() goes\n\
+         through, so that entry kept running the old kernel's code, which reads its clock data from\n\
+         the [vvar] pages that restore brings back zero-filled; it returned 0. Redirecting every\n\
+         exported function (strict) sends it to the running kernel's vDSO and the values agree.\n",
+    );
+    let _ = writeln!(
+        s,
+        "\nrepro vdso01: {} and {}",
+        if r.stale.fails() {
+            "reproduced"
+        } else {
+            "NOT reproduced"
+        },
+        if r.strict.fails() {
+            "NOT fixed under strict"
+        } else {
+            "fixed under strict"
+        }
+    );
+    s
+}
+
+/// `replay`'s table: per target and folder, inputs, ok, rejected, failed; each failure's first line.
+pub fn replay_text(results: &[(&str, std::path::PathBuf, crate::fuzzing::Replay)]) -> String {
+    use std::fmt::Write;
+    let mut s = format!(
+        "{:<12} {:<34} {:>7} {:>6} {:>9} {:>7}\n",
+        "target", "folder", "inputs", "ok", "rejected", "failed"
+    );
+    for (t, sub, r) in results {
+        let _ = writeln!(
+            s,
+            "{:<12} {:<34} {:>7} {:>6} {:>9} {:>7}",
+            t,
+            sub.display(),
+            r.inputs,
+            r.ok,
+            r.rejected,
+            r.failures.len()
+        );
+        for (f, msg) in &r.failures {
+            let _ = writeln!(
+                s,
+                "  FAILED {}: {}",
+                f.display(),
+                msg.lines().next().unwrap_or("")
+            );
+        }
+    }
+    s
+}

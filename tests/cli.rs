@@ -170,6 +170,53 @@ fn check_and_replay_run() {
 
     let out = run(&["replay", "/nonexistent-corpus"]);
     assert_clean_failure(&out, "not a directory");
+    // A corpus the user names must exist: no silent "ok" over nothing.
+    let out = run(&["check", "--corpus", "/nonexistent-corpus"]);
+    assert_clean_failure(&out, "no such corpus folder");
+}
+
+/// `check | head -1`: the reader leaves early; the writer must end quietly (SIGPIPE), not panic (101).
+#[test]
+fn check_into_a_closed_pipe_does_not_panic() {
+    use std::process::Stdio;
+    let mut child = bin()
+        .args(["check", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(101),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+/// `--policy`'s help names every policy `policies` lists, and `policies` aligns its columns.
+#[test]
+fn policy_help_lists_every_policy() {
+    let help = String::from_utf8_lossy(&run(&["plan", "--help"]).stdout).into_owned();
+    let out = run(&["policies"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let col: Vec<usize> = text
+        .lines()
+        .map(|l| {
+            l.find("  ").unwrap() + l[l.find("  ").unwrap()..].len()
+                - l[l.find("  ").unwrap()..].trim_start().len()
+        })
+        .collect();
+    assert!(col.windows(2).all(|w| w[0] == w[1]), "misaligned:\n{text}");
+    for p in vdso_lab::policy::ALL {
+        assert!(
+            help.contains(p.name),
+            "plan --help does not name {}",
+            p.name
+        );
+    }
 }
 
 #[test]

@@ -123,3 +123,25 @@ fn other_kernels_images_proxied_onto_this_one_agree() {
         added.len()
     );
 }
+
+/// `check` as a library call: the same report the CLI renders, with typed verdicts.
+#[test]
+fn check_runs_as_a_library_call() {
+    use vdso_lab::check::{run, CheckConfig, CheckVerdict, Host};
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let host = Host::gather(&corpus);
+    if !matches!(host.live, Ok(Some(_))) {
+        println!("skipped: this process has no readable vDSO");
+        return;
+    }
+    let r = run(&host, &CheckConfig { no_replay: true });
+    assert!(r.ok, "{}", vdso_lab::report::check_text(&r));
+    assert!(
+        r.row("corpus vdso_parse").is_none(),
+        "no_replay replays nothing"
+    );
+    assert_eq!(r.row("live vDSO").unwrap().verdict, CheckVerdict::Ok);
+    let planner = r.row("planner").unwrap();
+    assert_eq!(planner.verdict, CheckVerdict::Ok, "{}", planner.detail);
+    assert!(r.paths.iter().any(|p| p.timens));
+}

@@ -59,6 +59,47 @@ pub struct Replay {
     pub failures: Vec<(PathBuf, String)>,
 }
 
+/// Replay one target's two folders under the corpus root, `corpus/<t>/` and
+/// `corpus/regressions/<t>/`, each as [`replay_dir`] does. The one aggregation `check`, `replay` and the
+/// corpus test share. `Err` names the folder that could not be read.
+pub fn replay_folders(target: &Target, root: &Path) -> Result<Vec<(PathBuf, Replay)>, String> {
+    [
+        PathBuf::from(target.name),
+        Path::new("regressions").join(target.name),
+    ]
+    .into_iter()
+    .map(|sub| {
+        let dir = root.join(&sub);
+        replay_dir(target, &dir)
+            .map(|r| (sub, r))
+            .map_err(|e| format!("{}: {e}", dir.display()))
+    })
+    .collect()
+}
+
+/// [`replay_folders`] for every target, in [`TARGETS`] order: (target name, folder, result).
+pub fn replay_corpus(root: &Path) -> Result<Vec<(&'static str, PathBuf, Replay)>, String> {
+    let mut out = Vec::new();
+    for t in TARGETS {
+        for (sub, r) in replay_folders(t, root)? {
+            out.push((t.name, sub, r));
+        }
+    }
+    Ok(out)
+}
+
+/// [`replay_folders`] summed over both folders.
+pub fn replay_target(target: &Target, root: &Path) -> Result<Replay, String> {
+    let mut total = Replay::default();
+    for (_, r) in replay_folders(target, root)? {
+        total.inputs += r.inputs;
+        total.ok += r.ok;
+        total.rejected += r.rejected;
+        total.failures.extend(r.failures);
+    }
+    Ok(total)
+}
+
 /// Run every file under `dir` (recursively, skipping dotfiles and README.md; a missing folder is empty) through `target`, catching
 /// oracle panics so that every failure is reported, not only the first.
 pub fn replay_dir(target: &Target, dir: &Path) -> std::io::Result<Replay> {

@@ -290,11 +290,15 @@ pub const STALE_POLICY: Policy = Policy {
 impl Lab {
     /// Prepare the lab on this process's vDSO. `Ok(None)`: there is no vDSO (skipped).
     pub fn new() -> Result<Option<Lab>, LabError> {
-        let live = match super::read() {
-            Ok(Some(l)) => l,
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(LabError::Plan(e.to_string())),
-        };
+        match super::read() {
+            Ok(Some(l)) => Lab::on(l).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(LabError::Plan(e.to_string())),
+        }
+    }
+
+    /// Prepare the lab on `live`, this process's vDSO as [`super::read`] returned it.
+    pub fn on(live: LiveVdso) -> Result<Lab, LabError> {
         let (arch, entries, others) = {
             let img = Image::parse(&live.bytes).map_err(LabError::Parse)?;
             let known: Vec<&str> = Func::ALL.iter().flat_map(|f| f.symbols()).collect();
@@ -344,7 +348,7 @@ impl Lab {
             lab.chained = Some((a, b));
             lab.stale = Some(lab.copy_onto(&own, &runtime, &STALE_POLICY, "stale")?);
         }
-        Ok(Some(lab))
+        Ok(lab)
     }
 
     fn live_side_layout(&self) -> Layout {

@@ -1,0 +1,503 @@
+//! `check`, the main job, as a library call: [`run`]`(&Host, &CheckConfig) -> CheckReport`.
+//!
+//! Data enters through a [`Host`], built once: the live vDSO (read once, its bytes owned), the corpus
+//! root and the real kernel images under it. [`run`] parses the live image once, judges it, replays the
+//! corpus through every fuzz target, plans every same-arch real image onto this kernel, and runs the live
+//! lab (every restore call path against the syscalls, then again in a time namespace). It leaves as a
+//! typed [`CheckReport`] whose JSON form is documented in `docs/check-json.md`; the CLI only renders it
+//! (`report::check_text`). [`repro_vdso01`] — the seed incident end to end — lives beside it.
+//!
+//! Every row judges something: a row whose verdict could not come out `FAIL` on any input does not
+//! belong here.
+
+use crate::arch::Arch;
+use crate::fuzzing;
+use crate::image::Image;
+use crate::layout::Role;
+use crate::live::lab::{self, CallPath, Lab, Row as PathRow, STALE_POLICY};
+use crate::live::{self, LiveVdso};
+use crate::verify::Verdict;
+use std::path::{Path, PathBuf};
+
+/// The verdict of one `check` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum CheckVerdict {
+    #[serde(rename = "ok")]
+    Ok,
+    #[serde(rename = "FAIL")]
+    Fail,
+    /// Could not run here; the detail says why. Never counted as a pass by CI that requires the feature.
+    #[serde(rename = "skipped")]
+    Skipped,
+    /// Information that judges nothing (e.g. exports no experiment calls).
+    #[serde(rename = "note")]
+    Note,
+}
+
+impl CheckVerdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckVerdict::Ok => "ok",
+            CheckVerdict::Fail => "FAIL",
+            CheckVerdict::Skipped => "skipped",
+            CheckVerdict::Note => "note",
+        }
+    }
+
+    fn of(ok: bool) -> CheckVerdict {
+        if ok {
+            CheckVerdict::Ok
+        } else {
+            CheckVerdict::Fail
+        }
+    }
+}
+
+/// One row of the verdict table. (Fields in the order the JSON has always had: alphabetical.)
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckRow {
+    pub detail: String,
+    pub verdict: CheckVerdict,
+    pub what: String,
+}
+
+/// What `check` found. Serialized as schema `vdso-lab.check.v1` (docs/check-json.md).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckReport {
+    pub checks: Vec<CheckRow>,
+    /// Every row is ok, skipped or a note, every call path agreed and the stale path showed the seed bug.
+    pub ok: bool,
+    /// The live lab's path × function rows (plain, then in a time namespace).
+    pub paths: Vec<PathRow>,
+    pub schema: &'static str,
+}
+
+impl CheckReport {
+    pub fn row(&self, what: &str) -> Option<&CheckRow> {
+        self.checks.iter().find(|r| r.what == what)
+    }
+}
+
+/// What `check` runs against, gathered once.
+pub struct Host {
+    /// The live vDSO: `Ok(None)` when the kernel gave this process none, `Err` when it could not be read.
+    pub live: Result<Option<LiveVdso>, String>,
+    /// The corpus root (`corpus/`).
+    pub corpus: PathBuf,
+    /// The real kernel images of `corpus/real/`, by name.
+    pub kernels: Vec<(String, Vec<u8>)>,
+}
+
+impl Host {
+    /// Read the live vDSO and the corpus's kernel images.
+    pub fn gather(corpus: &Path) -> Host {
+        Host {
+            live: live::read().map_err(|e| e.to_string()),
+            corpus: corpus.to_path_buf(),
+            kernels: kernel_images(corpus),
+        }
+    }
+}
+
+/// How `check` runs. (Today only the corpus is chosen; the lab's own knobs live in the lab.)
+#[derive(Debug, Clone, Default)]
+pub struct CheckConfig {
+    /// Skip the corpus replay (for callers that replay it themselves).
+    pub no_replay: bool,
+}
+
+/// The real kernel images of `corpus/real/` (made by `ci/fetch-real-kernels.sh`, listed in its
+/// MANIFEST.tsv), in name order, named by file less `.so`. Fuzz inputs are not among them: a mutated
+/// image that still carries a version note is no kernel's vDSO.
+fn kernel_images(corpus: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("real"))
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|f| f.extension().is_some_and(|e| e == "so"));
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| {
+            let name = f.file_stem()?.to_str()?.to_string();
+            Some((name, std::fs::read(f).ok()?))
+        })
+        .collect()
+}
+
+/// Run the main job.
+pub fn run(host: &Host, cfg: &CheckConfig) -> CheckReport {
+    let mut rows = Vec::new();
+    let mut row = |what: &str, verdict: CheckVerdict, detail: String| {
+        rows.push(CheckRow {
+            what: what.to_string(),
+            verdict,
+            detail,
+        })
+    };
+    let live = match &host.live {
+        Err(e) => {
+            row("live vDSO", CheckVerdict::Fail, e.clone());
+            None
+        }
+        Ok(None) => {
+            row(
+                "live vDSO",
+                CheckVerdict::Skipped,
+                "this process has no vDSO (AT_SYSINFO_EHDR is 0)".into(),
+            );
+            None
+        }
+        Ok(Some(l)) => Some(l),
+    };
+    let parsed = live.and_then(|l| match Image::parse(&l.bytes) {
+        Err(e) => {
+            row(
+                "live vDSO",
+                CheckVerdict::Fail,
+                format!("does not parse: {e}"),
+            );
+            None
+        }
+        Ok(img) => Some((l, img)),
+    });
+    if let Some((l, img)) = &parsed {
+        judge_image(l, img, &mut row);
+    }
+    if !cfg.no_replay {
+        for t in fuzzing::TARGETS {
+            let (verdict, detail) = match fuzzing::replay_target(t, &host.corpus) {
+                Err(e) => (CheckVerdict::Fail, e),
+                Ok(r) => replay_row(&r, &host.corpus),
+            };
+            row(&format!("corpus {}", t.name), verdict, detail);
+        }
+    }
+    let mut paths = Vec::new();
+    let mut lab_ok = true;
+    if let Some((l, img)) = &parsed {
+        judge_planner(host, l, img, &mut row);
+        lab_ok = judge_lab(host, l, &mut row, &mut paths);
+    }
+    let ok = rows.iter().all(|r| r.verdict != CheckVerdict::Fail) && lab_ok;
+    CheckReport {
+        checks: rows,
+        ok,
+        paths,
+        schema: "vdso-lab.check.v1",
+    }
+}
+
+type RowFn<'a> = dyn FnMut(&str, CheckVerdict, String) + 'a;
+
+/// The live image itself: what it is, its hash tables, its special mappings.
+fn judge_image(l: &LiveVdso, img: &Image, row: &mut RowFn) {
+    row(
+        "live vDSO",
+        CheckVerdict::Ok,
+        format!(
+            "{} {} at {:#x}, {} symbols, {} entry points",
+            img.soname.unwrap_or("(no soname)"),
+            img.machine_name(),
+            l.base,
+            img.symbol_count(),
+            img.functions().count()
+        ),
+    );
+    let f = img.check_hashes();
+    if f.is_empty() {
+        let n = img.exports().count();
+        row(
+            "hash tables",
+            CheckVerdict::Ok,
+            format!("DT_HASH, DT_GNU_HASH and a linear scan agree on all {n} exports"),
+        );
+    } else {
+        let list: Vec<String> = f.iter().map(|x| x.to_string()).collect();
+        row("hash tables", CheckVerdict::Fail, list.join("; "));
+    }
+    let maps: Vec<String> = l
+        .layout
+        .movable()
+        .map(|m| format!("{} {}p", m.role.maps_name(), m.len() / 4096))
+        .collect();
+    row(
+        "special mappings",
+        CheckVerdict::of(l.layout.get(Role::Vdso).is_some()),
+        maps.join(", "),
+    );
+}
+
+/// A corpus row from one target's replay.
+fn replay_row(r: &fuzzing::Replay, corpus: &Path) -> (CheckVerdict, String) {
+    let verdict = if !r.failures.is_empty() {
+        CheckVerdict::Fail
+    } else if r.inputs == 0 {
+        CheckVerdict::Skipped
+    } else {
+        CheckVerdict::Ok
+    };
+    let missing = if r.inputs == 0 {
+        format!(" (no corpus at {})", corpus.display())
+    } else {
+        String::new()
+    };
+    (
+        verdict,
+        format!(
+            "{} inputs: {} ok, {} rejected, {} failed{missing}",
+            r.inputs,
+            r.ok,
+            r.rejected,
+            r.failures.len()
+        ),
+    )
+}
+
+/// The planner: every same-arch real image in the corpus restored on this kernel, under strict. It
+/// fails when a plan has errors (strict must either restore soundly or refuse) or refuses without
+/// naming what the runtime image lacks.
+fn judge_planner(host: &Host, l: &LiveVdso, live_img: &Image, row: &mut RowFn) {
+    use crate::plan::{default_bases, plan, Decision, Side};
+    let arch = Arch::of(live_img);
+    let mut counts = std::collections::BTreeMap::new();
+    let mut bad = Vec::new();
+    let mut n = 0;
+    for (name, bytes) in &host.kernels {
+        let Ok(img) = Image::parse(bytes) else {
+            continue;
+        };
+        if Arch::of(&img) != arch {
+            continue;
+        }
+        // The dumped image 256 MiB below the live one, as the live lab places its copies: within reach
+        // of every short trampoline, like a restorer's parking (the preset base may be gigabytes away).
+        let d0 = l
+            .layout
+            .get(Role::Vdso)
+            .map_or(default_bases(arch).0, |m| m.start.saturating_sub(256 << 20));
+        let p = plan(
+            &Side::preset(&img, d0),
+            &Side {
+                image: live_img,
+                layout: l.layout.clone(),
+            },
+            &crate::policy::STRICT,
+        );
+        *counts.entry(p.outcome().name()).or_insert(0) += 1;
+        n += 1;
+        let refused = p.decision == Decision::Refused;
+        if (refused && p.findings.is_empty()) || (!refused && p.errors() > 0) {
+            let first = p
+                .findings
+                .iter()
+                .find(|f| f.severity == crate::plan::Severity::Error);
+            bad.push(format!(
+                "{name}: {} ({})",
+                p.outcome().name(),
+                first.map_or(String::new(), |f| f.detail.clone())
+            ));
+        }
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let summary = format!(
+        "{n} same-arch kernel images restored on this kernel under strict: {}",
+        parts.join(", ")
+    );
+    let (verdict, detail) = match (n, bad.is_empty()) {
+        (0, _) => (CheckVerdict::Skipped, summary),
+        (_, true) => (CheckVerdict::Ok, summary),
+        (_, false) => (
+            CheckVerdict::Fail,
+            format!("{summary}; unsound: {}", bad.join("; ")),
+        ),
+    };
+    row("planner", verdict, detail);
+}
+
+/// The live lab: every path × function × clock, then in a time namespace. Returns whether every path
+/// agreed and the stale path reproduced the seed bug.
+fn judge_lab(host: &Host, l: &LiveVdso, row: &mut RowFn, paths: &mut Vec<PathRow>) -> bool {
+    let t0 = std::time::Instant::now();
+    let mut lab = match Lab::on(l.clone()) {
+        Ok(lab) => lab,
+        Err(e) => {
+            row("call paths", CheckVerdict::Fail, e.to_string());
+            return false;
+        }
+    };
+    // Other kernels' images this kernel can take (strict does not refuse them) are proxied onto it and
+    // called through too: real restores from those kernels, exercised live.
+    let mut proxied = Vec::new();
+    for (name, bytes) in &host.kernels {
+        if let Ok(p) = lab.add_dumped(name, bytes) {
+            proxied.push(format!("{} = {name}", p.name()));
+        }
+    }
+    let outcomes = lab.run_all();
+    let rows = lab::rows(&outcomes);
+    let failed = |r: &&PathRow| {
+        !r.expected_to_fail && !r.verdict.agrees() && r.verdict != Verdict::NotExercised
+    };
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| failed(r) && !matches!(r.path, CallPath::ProxiedImage(_)))
+        .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+        .collect();
+    let reproduced = lab::stale_reproduced(&rows);
+    let mut ok = bad.is_empty() && reproduced != Some(false);
+    row(
+        "call paths",
+        CheckVerdict::of(bad.is_empty()),
+        if bad.is_empty() {
+            format!(
+                "{} experiments in {} ms: every restored path agrees with the syscalls",
+                outcomes.len(),
+                t0.elapsed().as_millis()
+            )
+        } else {
+            bad.join("; ")
+        },
+    );
+    if !proxied.is_empty() {
+        let bad: Vec<String> = rows
+            .iter()
+            .filter(|r| failed(r) && matches!(r.path, CallPath::ProxiedImage(_)))
+            .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+            .collect();
+        ok &= bad.is_empty();
+        row(
+            "other kernels",
+            CheckVerdict::of(bad.is_empty()),
+            if bad.is_empty() {
+                format!(
+                    "images proxied onto this kernel and called through: {}",
+                    proxied.join(", ")
+                )
+            } else {
+                bad.join("; ")
+            },
+        );
+    }
+    if !lab.not_exercised.is_empty() {
+        row(
+            "not exercised",
+            CheckVerdict::Note,
+            format!(
+                "exported but not called by any experiment: {}",
+                lab.not_exercised.join(", ")
+            ),
+        );
+    }
+    row(
+        "seed bug (stale)",
+        match reproduced {
+            Some(true) => CheckVerdict::Ok,
+            Some(false) => CheckVerdict::Fail,
+            None => CheckVerdict::Skipped,
+        },
+        match reproduced {
+            Some(true) => {
+                "reproduced: time() through the unredirected entry read the zeroed data pages"
+                    .into()
+            }
+            Some(false) => "not reproduced: the stale entry agreed with the syscall".into(),
+            None => "no stale path on this architecture".into(),
+        },
+    );
+    paths.extend(rows);
+    ok &= judge_timens(&lab, row, paths);
+    ok
+}
+
+/// The time-namespace half of the lab.
+fn judge_timens(lab: &Lab, row: &mut RowFn, paths: &mut Vec<PathRow>) -> bool {
+    if let Err(why) = lab.timens_supported() {
+        row("time namespaces", CheckVerdict::Skipped, why);
+        return true;
+    }
+    let outcomes = lab.run_timens_all();
+    let rows = lab::rows(&outcomes);
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.verdict.agrees() && r.verdict != Verdict::NotExercised)
+        .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+        .collect();
+    row(
+        "time namespaces",
+        CheckVerdict::of(bad.is_empty()),
+        if bad.is_empty() {
+            format!(
+                "{} experiments in a new time namespace (monotonic +10 d, boottime +20 d): every path honours the offsets like the syscall",
+                outcomes.len()
+            )
+        } else {
+            bad.join("; ")
+        },
+    );
+    paths.extend(rows);
+    bad.is_empty()
+}
+
+/// CRIU's vdso01 compares libc `time(NULL)` with a direct call of the vDSO's `__vdso_time`, allowing 3 s
+/// (CRIU test/zdtm/static/vdso01.c).
+pub const CRIU_VDSO01_TOLERANCE: i64 = 3;
+
+/// One side of `repro vdso01`: `time(NULL)` through a restored image's entry against `__vdso_time`
+/// called directly in the runtime vDSO.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Vdso01Run {
+    pub restored: i64,
+    pub direct: i64,
+    pub delta: i64,
+}
+
+impl Vdso01Run {
+    /// CRIU's test fails this run ("Delta is too big").
+    pub fn fails(&self) -> bool {
+        self.delta > CRIU_VDSO01_TOLERANCE
+    }
+}
+
+/// `repro vdso01`: the run under the CRIU-like stale policy, and the run under strict.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Vdso01 {
+    pub stale: Vdso01Run,
+    pub strict: Vdso01Run,
+}
+
+impl Vdso01 {
+    pub fn reproduced_and_fixed(&self) -> bool {
+        self.stale.fails() && !self.strict.fails()
+    }
+}
+
+/// The seed incident end to end on the live kernel. `Err` says why it cannot run here (it starts with
+/// `skipped:` when the platform lacks the feature).
+pub fn repro_vdso01(lab: &Lab) -> Result<Vdso01, String> {
+    if !lab.paths().contains(&CallPath::Stale) {
+        return Err(format!(
+            "skipped: trampolines are not modelled for {}",
+            lab.arch.map_or("this architecture", |a| a.name())
+        ));
+    }
+    let one = |label: &str, path: CallPath| -> Result<Vdso01Run, String> {
+        let (restored, _) = lab.time_via(path).map_err(|v| format!("{label}: {v}"))?;
+        let (direct, _) = lab
+            .time_via(CallPath::Direct)
+            .map_err(|v| format!("direct: {v}"))?;
+        Ok(Vdso01Run {
+            restored,
+            direct,
+            delta: (direct - restored).abs(),
+        })
+    };
+    Ok(Vdso01 {
+        stale: one("stale", CallPath::Stale)?,
+        strict: one("proxied", CallPath::Proxied)?,
+    })
+}
+
+/// The policy the `stale` side of [`repro_vdso01`] restores under, for reports.
+pub fn vdso01_stale_policy() -> &'static crate::policy::Policy {
+    &STALE_POLICY
+}

@@ -1,0 +1,178 @@
+//! The command line's inputs, read the way untrusted input must be: files with a size bound and one
+//! clear error line, image arguments (`FILE` or `live`), layout arguments (an era or a maps file), policy
+//! names, and the `plan` and `matrix` requests built from them. `main.rs` parses arguments and renders;
+//! everything between lives here.
+
+use crate::arch::Arch;
+use crate::image::Image;
+use crate::layout::{Era, Layout, Role};
+use crate::live;
+use crate::plan::{default_bases, plan, Plan, Side};
+use crate::policy::Policy;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest input file an image argument reads. Real vDSOs are 1-50 KiB (ppc64le images carry DWARF);
+/// anything this big is not one, and refusing it keeps memory bounded on hostile input.
+pub const MAX_INPUT: u64 = 64 << 20;
+
+/// Largest kernel or package file `extract` reads (Debian kernel packages are up to ~150 MiB).
+pub const MAX_KERNEL_FILE: u64 = 1 << 30;
+
+/// Read an untrusted input file of at most `max` bytes.
+pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let shown = path.display();
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let meta = f
+        .metadata()
+        .map_err(|e| format!("cannot stat {shown}: {e}"))?;
+    if meta.is_dir() {
+        return Err(format!("{shown} is a directory, not a vDSO image"));
+    }
+    let mut bytes = Vec::new();
+    f.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "{shown} is larger than {} MiB; no vDSO is",
+            max >> 20
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Read an untrusted image file (at most [`MAX_INPUT`] bytes).
+pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    read_bounded(path, MAX_INPUT)
+}
+
+/// The live vDSO, or the one line that says why there is none.
+pub fn live_vdso() -> Result<live::LiveVdso, String> {
+    live::read()
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "this process has no vDSO (AT_SYSINFO_EHDR is 0)".to_string())
+}
+
+/// A policy by name; the error lists the known ones.
+pub fn policy_named(name: &str) -> Result<&'static Policy, String> {
+    crate::policy::by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = crate::policy::ALL.iter().map(|p| p.name).collect();
+        format!("unknown policy `{name}` (known: {})", names.join(", "))
+    })
+}
+
+/// An image argument: a file, or `live`; with the live layout for `live`.
+pub fn load_side(arg: &str) -> Result<(Vec<u8>, Option<Layout>), String> {
+    if arg == "live" {
+        let l = live_vdso()?;
+        Ok((l.bytes, Some(l.layout)))
+    } else {
+        Ok((read_input(Path::new(arg))?, None))
+    }
+}
+
+/// A `--*-layout` argument: an era name, or a /proc/PID/maps file.
+pub fn layout_arg(arg: &str, img: &Image, base: u64) -> Result<Layout, String> {
+    if let Some(era) = Era::by_name(arg) {
+        let x86 = matches!(Arch::of(img), Some(Arch::X86_64 | Arch::I386 | Arch::X32));
+        let pages = (img.bytes().len() as u64).div_ceil(4096);
+        return Ok(era.layout(base, pages, x86));
+    }
+    let text = std::fs::read_to_string(arg).map_err(|e| {
+        let eras: Vec<&str> = Era::ALL.iter().map(|e| e.name()).collect();
+        format!(
+            "layout `{arg}` is neither an era ({}) nor a readable maps file: {e}",
+            eras.join(", ")
+        )
+    })?;
+    let l = Layout::from_maps(&text).map_err(|e| format!("{arg}: {e}"))?;
+    if l.get(Role::Vdso).is_none() {
+        return Err(format!("{arg}: no [vdso] line"));
+    }
+    Ok(l)
+}
+
+/// The layout of one side of `plan`: an explicit `--*-layout`, else the live layout, else the preset.
+fn side_layout(
+    img: &Image,
+    arg: Option<&str>,
+    live: Option<Layout>,
+    base: u64,
+) -> Result<Layout, String> {
+    match (arg, live) {
+        (Some(a), _) => layout_arg(a, img, base),
+        (None, Some(l)) => Ok(l),
+        (None, None) => Ok(Side::preset(img, base).layout),
+    }
+}
+
+/// What `plan` was asked.
+pub struct PlanRequest<'s> {
+    pub dumped: &'s str,
+    pub runtime: &'s str,
+    pub policy: &'s str,
+    pub dumped_layout: Option<&'s str>,
+    pub runtime_layout: Option<&'s str>,
+}
+
+/// Load both sides of a `plan` request and plan it. Returns the plan and the dumped `[vdso]` address
+/// (the text report shows addresses relative to it).
+pub fn plan_request(req: &PlanRequest) -> Result<(Plan, u64), String> {
+    let policy = policy_named(req.policy)?;
+    let (db, dlive) = load_side(req.dumped)?;
+    let (rb, rlive) = load_side(req.runtime)?;
+    let di =
+        Image::parse(&db).map_err(|e| format!("{}: not a valid vDSO image: {e}", req.dumped))?;
+    let ri =
+        Image::parse(&rb).map_err(|e| format!("{}: not a valid vDSO image: {e}", req.runtime))?;
+    let (d0, r0) = default_bases(Arch::of(&di));
+    let dl = side_layout(&di, req.dumped_layout, dlive, d0)?;
+    let dstart = dl.get(Role::Vdso).map_or(d0, |m| m.start);
+    let rl = side_layout(&ri, req.runtime_layout, rlive, dstart.wrapping_add(r0 - d0))?;
+    let p = plan(
+        &Side {
+            image: &di,
+            layout: dl,
+        },
+        &Side {
+            image: &ri,
+            layout: rl,
+        },
+        policy,
+    );
+    Ok((p, dstart))
+}
+
+/// The images of `matrix`: every file in each folder (dotfiles, `.md` and `.tsv` skipped), named by its
+/// file name less `.so`; `live` adds this kernel's vDSO.
+pub fn matrix_entries(dirs: &[PathBuf]) -> Result<Vec<crate::matrix::Entry>, String> {
+    use crate::matrix::Entry;
+    let mut entries = Vec::new();
+    for d in dirs {
+        if d.as_os_str() == "live" {
+            entries.push(Entry {
+                name: "live".into(),
+                bytes: live_vdso()?.bytes,
+            });
+            continue;
+        }
+        let rd = std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for e in rd {
+            let p = e.map_err(|e| format!("{}: {e}", d.display()))?.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if !p.is_file()
+                || name.starts_with('.')
+                || name.ends_with(".md")
+                || name.ends_with(".tsv")
+            {
+                continue;
+            }
+            entries.push(Entry {
+                name: name.trim_end_matches(".so").to_string(),
+                bytes: read_input(&p)?,
+            });
+        }
+    }
+    Ok(entries)
+}
