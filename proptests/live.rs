@@ -27,11 +27,11 @@ proptest! {
     #[test]
     fn restored_paths_agree_with_the_syscall(path in path(), f in 0usize..5, clock_pick in any::<usize>()) {
         let Some(lab) = lab() else {
-            println!("skipped: this process has no vDSO");
+            vdso_lab::require::skip("live", "this process has no vDSO");
             return Ok(());
         };
         if !lab.paths().contains(&CallPath::Proxied) {
-            println!("skipped: trampolines are not modelled on this architecture");
+            vdso_lab::require::skip("live", "trampolines are not modelled on this architecture");
             return Ok(());
         }
         let func = Func::ALL[f];
@@ -111,13 +111,13 @@ fn subset_image(live: &vdso_lab::image::Image) -> impl Strategy<Value = Vec<u8>>
 #[test]
 fn proxied_subset_images_agree_with_the_syscall() {
     let Some(lab) = shared_lab() else {
-        println!("skipped: this process has no vDSO");
+        vdso_lab::require::skip("live", "this process has no vDSO");
         return;
     };
     let live_bytes = lab.lock().unwrap().live.bytes.clone();
     let live = vdso_lab::image::Image::parse(&live_bytes).unwrap();
     if lab.lock().unwrap().arch != Some(vdso_lab::arch::Arch::X86_64) {
-        println!("skipped: the synthetic subset images are x86-64");
+        vdso_lab::require::skip("live", "the synthetic subset images are x86-64");
         return;
     }
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {

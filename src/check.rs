@@ -84,8 +84,10 @@ pub struct Host {
     pub live: Result<Option<LiveVdso>, String>,
     /// The corpus root (`corpus/`).
     pub corpus: PathBuf,
-    /// The real kernel images of `corpus/real/`, by name.
-    pub kernels: Vec<(String, Vec<u8>)>,
+    /// The real kernel images of `corpus/real/` by name (`corpus::real_images`; fuzz inputs are not
+    /// among them: a mutated image that still carries a version note is no kernel's vDSO), or why they
+    /// could not be read.
+    pub kernels: Result<Vec<(String, Vec<u8>)>, String>,
 }
 
 impl Host {
@@ -94,7 +96,11 @@ impl Host {
         Host {
             live: live::read().map_err(|e| e.to_string()),
             corpus: corpus.to_path_buf(),
-            kernels: kernel_images(corpus),
+            kernels: crate::corpus::real_images(&corpus.join("real")).map(|v| {
+                v.into_iter()
+                    .map(|r| (r.name().to_string(), r.bytes))
+                    .collect()
+            }),
         }
     }
 }
@@ -104,24 +110,6 @@ impl Host {
 pub struct CheckConfig {
     /// Skip the corpus replay (for callers that replay it themselves).
     pub no_replay: bool,
-}
-
-/// The real kernel images of `corpus/real/` (made by `ci/fetch-real-kernels.sh`, listed in its
-/// MANIFEST.tsv), in name order, named by file less `.so`. Fuzz inputs are not among them: a mutated
-/// image that still carries a version note is no kernel's vDSO.
-fn kernel_images(corpus: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("real"))
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|f| f.extension().is_some_and(|e| e == "so"));
-    files.sort();
-    files
-        .iter()
-        .filter_map(|f| {
-            let name = f.file_stem()?.to_str()?.to_string();
-            Some((name, std::fs::read(f).ok()?))
-        })
-        .collect()
 }
 
 /// Run the main job.
@@ -262,7 +250,14 @@ fn judge_planner(host: &Host, l: &LiveVdso, live_img: &Image, row: &mut RowFn) {
     let mut counts = std::collections::BTreeMap::new();
     let mut bad = Vec::new();
     let mut n = 0;
-    for (name, bytes) in &host.kernels {
+    let kernels = match &host.kernels {
+        Ok(k) => k,
+        Err(e) => {
+            row("planner", CheckVerdict::Fail, format!("real images: {e}"));
+            return;
+        }
+    };
+    for (name, bytes) in kernels {
         let Ok(img) = Image::parse(bytes) else {
             continue;
         };
@@ -328,7 +323,7 @@ fn judge_lab(host: &Host, l: &LiveVdso, row: &mut RowFn, paths: &mut Vec<PathRow
     // Other kernels' images this kernel can take (strict does not refuse them) are proxied onto it and
     // called through too: real restores from those kernels, exercised live.
     let mut proxied = Vec::new();
-    for (name, bytes) in &host.kernels {
+    for (name, bytes) in host.kernels.iter().flatten() {
         if let Ok(p) = lab.add_dumped(name, bytes) {
             proxied.push(format!("{} = {name}", p.name()));
         }

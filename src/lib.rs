@@ -25,11 +25,13 @@
 pub use vdso_lab_core::{arch, image, layout, plan, policy};
 
 pub mod check;
+pub mod corpus;
 pub mod extract;
 pub mod fuzzing;
 pub mod inputs;
 pub mod live;
 pub mod matrix;
 pub mod report;
+pub mod require;
 pub mod synth;
 pub mod verify;

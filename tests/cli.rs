@@ -13,10 +13,9 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn real(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/realvdso/images")
-        .join(name);
-    p.exists().then_some(p)
+    let p = vdso_lab::corpus::root().join("real").join(name);
+    assert!(p.exists(), "{} not found", p.display());
+    Some(p)
 }
 
 fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
@@ -107,9 +106,8 @@ fn inspect_text_and_json() {
 
 #[test]
 fn inspect_real_big_endian_image() {
-    let Some(p) = real("s390x-vdso64-6.1.0-50.so") else {
-        println!("skipped: ../shared/realvdso not present");
-        return;
+    let Some(p) = real("s390x-vdso-6.1.0-50-s390x.so") else {
+        unreachable!("real() fails when the image is missing");
     };
     let out = run(&["inspect", "--json", p.to_str().unwrap()]);
     assert!(out.status.success());
@@ -123,7 +121,7 @@ fn inspect_real_big_endian_image() {
 #[test]
 fn inspect_live() {
     if vdso_lab::live::vdso_base().is_none() {
-        println!("skipped: this process has no vDSO");
+        vdso_lab::require::skip("live", "this process has no vDSO");
         return;
     }
     let out = run(&["inspect", "--live", "--json"]);
@@ -249,11 +247,10 @@ fn policies_plan_and_matrix() {
         "neither an era",
     );
 
-    let Some(old) = real("i386-vdso32-5.10.0-32.so") else {
-        println!("skipped: ../shared/realvdso not present");
-        return;
+    let Some(old) = real("i386-vdso32-5.10.0-32-amd64.so") else {
+        unreachable!("real() fails when the image is missing");
     };
-    let new = real("i386-vdso32-6.12.117.so").unwrap();
+    let new = real("i386-vdso32-6.12.117+deb13-amd64.so").unwrap();
     // The seed bug, statically: criu-3.19 leaves __vdso_clock_gettime64 unredirected; exit 1.
     let out = run(&[
         "plan",
@@ -296,7 +293,13 @@ fn policies_plan_and_matrix() {
     ]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("x86_64 (17 images"), "{text}");
+    // The count comes from the manifest, not a literal.
+    let n = vdso_lab::corpus::manifest(dir)
+        .unwrap()
+        .iter()
+        .filter(|e| e.arch == "x86_64")
+        .count();
+    assert!(text.contains(&format!("x86_64 ({n} images")), "{text}");
     assert!(text.contains("StaleEntry"), "{text}");
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<title>"));
@@ -305,7 +308,7 @@ fn policies_plan_and_matrix() {
 #[test]
 fn matrix_takes_the_live_vdso() {
     if vdso_lab::live::vdso_base().is_none() {
-        println!("skipped: this process has no vDSO");
+        vdso_lab::require::skip("live", "this process has no vDSO");
         return;
     }
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real");

@@ -9,7 +9,14 @@ use vdso_lab::extract::extract;
 
 const RELEASE: &str = "6.1.0-50-amd64";
 
+/// An image of `corpus/real` (part of the repository: missing is a failure).
 fn real(name: &str) -> Option<Vec<u8>> {
+    let p = vdso_lab::corpus::root().join("real").join(name);
+    Some(std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+}
+
+/// An image of `../shared/realvdso/images`, the independently made set (development machines only).
+fn shared(name: &str) -> Option<Vec<u8>> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/realvdso/images")
@@ -21,9 +28,9 @@ fn real(name: &str) -> Option<Vec<u8>> {
 /// The three images and a fake uncompressed kernel holding them.
 fn kernel() -> Option<(Vec<Vec<u8>>, Vec<u8>)> {
     let imgs: Vec<Vec<u8>> = [
-        "x86_64-vdso64-6.1.0-50.so",
-        "i386-vdso32-6.1.0-50.so",
-        "x32-vdsox32-6.1.0-50.so",
+        "x86_64-vdso64-6.1.0-50-amd64.so",
+        "i386-vdso32-6.1.0-50-amd64.so",
+        "x32-vdsox32-6.1.0-50-amd64.so",
     ]
     .iter()
     .map(|n| real(n))
@@ -154,8 +161,7 @@ fn deb(path: &str, kernel: &[u8], compress: fn(&[u8]) -> Vec<u8>, ext: &str) -> 
 #[test]
 fn every_format_and_container_gives_the_images_back() {
     let Some((imgs, k)) = kernel() else {
-        println!("skipped: ../shared/realvdso/images not found");
-        return;
+        unreachable!("corpus/real is part of the repository");
     };
     check("vmlinux", &k, &imgs);
     let codecs: [(&str, Codec); 6] = [
@@ -208,14 +214,17 @@ fn a_real_kernel_from_the_cache_matches_shared_realvdso() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cache = root.join("target/kernel-cache");
     let Ok(rd) = std::fs::read_dir(&cache) else {
-        println!(
-            "skipped: no kernel package cache at {} (ci/fetch-real-kernels.sh fills it)",
-            cache.display()
+        vdso_lab::require::skip(
+            "kernel-cache",
+            &format!(
+                "no kernel package cache at {} (ci/fetch-real-kernels.sh fills it)",
+                cache.display()
+            ),
         );
         return;
     };
     let Ok(manifest) = std::fs::read_to_string(root.join("../shared/realvdso/MANIFEST.tsv")) else {
-        println!("skipped: ../shared/realvdso/MANIFEST.tsv not found");
+        vdso_lab::require::skip("shared", "../shared/realvdso/MANIFEST.tsv not found");
         return;
     };
     let mut compared = 0;
@@ -239,7 +248,7 @@ fn a_real_kernel_from_the_cache_matches_shared_realvdso() {
             {
                 continue;
             }
-            let Some(shared) = real(cols[0]) else {
+            let Some(shared) = shared(cols[0]) else {
                 continue;
             };
             assert!(
@@ -258,8 +267,7 @@ fn a_real_kernel_from_the_cache_matches_shared_realvdso() {
 fn corrupt_inputs_get_clean_results_in_bounded_time() {
     let t0 = std::time::Instant::now();
     let Some((_, k)) = kernel() else {
-        println!("skipped: ../shared/realvdso/images not found");
-        return;
+        unreachable!("corpus/real is part of the repository");
     };
     // Truncated archives and streams: no panic; whatever decoded cleanly is scanned.
     let d = deb("./boot/vmlinuz-x", &bzimage(&xz(&k)), xz, "xz");

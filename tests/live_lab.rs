@@ -9,7 +9,7 @@ fn lab() -> Option<Lab> {
     match Lab::new() {
         Ok(Some(l)) => Some(l),
         Ok(None) => {
-            println!("skipped: this process has no vDSO");
+            vdso_lab::require::skip("live", "this process has no vDSO");
             None
         }
         Err(e) => panic!("the lab could not be prepared: {e}"),
@@ -20,7 +20,7 @@ fn lab() -> Option<Lab> {
 fn every_restored_path_agrees_and_stale_reproduces() {
     let Some(lab) = lab() else { return };
     if !lab.paths().contains(&CallPath::Proxied) {
-        println!("skipped: trampolines are not modelled on this architecture");
+        vdso_lab::require::skip("live", "trampolines are not modelled on this architecture");
         return;
     }
     let outcomes = lab.run_all();
@@ -64,7 +64,7 @@ fn a_crashing_path_is_a_verdict_and_the_runner_goes_on() {
 #[test]
 fn repro_vdso01_reproduces_then_fixes() {
     if vdso_lab::live::vdso_base().is_none() {
-        println!("skipped: this process has no vDSO");
+        vdso_lab::require::skip("live", "this process has no vDSO");
         return;
     }
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vdso-lab"))
@@ -73,7 +73,7 @@ fn repro_vdso01_reproduces_then_fixes() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     if text.is_empty() && String::from_utf8_lossy(&out.stderr).contains("skipped") {
-        println!("{}", String::from_utf8_lossy(&out.stderr));
+        vdso_lab::require::skip("live", String::from_utf8_lossy(&out.stderr).trim());
         return;
     }
     assert!(out.status.success(), "{text}");
@@ -84,20 +84,18 @@ fn repro_vdso01_reproduces_then_fixes() {
 #[test]
 fn other_kernels_images_proxied_onto_this_one_agree() {
     let Some(mut lab) = lab() else { return };
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realvdso/images");
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        println!("skipped: {} not found", dir.display());
-        return;
-    };
+    let dir = vdso_lab::corpus::root().join("real");
     let mut added = Vec::new();
-    for e in rd.filter_map(|e| e.ok()) {
-        let bytes = std::fs::read(e.path()).unwrap();
-        if let Ok(p) = lab.add_dumped(&e.file_name().to_string_lossy(), &bytes) {
+    for r in vdso_lab::corpus::real_images(&dir).unwrap() {
+        if let Ok(p) = lab.add_dumped(r.name(), &r.bytes) {
             added.push(p);
         }
     }
     if added.is_empty() {
-        println!("skipped: no real image of this architecture that this kernel can take");
+        vdso_lab::require::skip(
+            "live",
+            "no image of corpus/real has this architecture and is taken by this kernel",
+        );
         return;
     }
     for p in &added {
@@ -131,7 +129,7 @@ fn check_runs_as_a_library_call() {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let host = Host::gather(&corpus);
     if !matches!(host.live, Ok(Some(_))) {
-        println!("skipped: this process has no readable vDSO");
+        vdso_lab::require::skip("live", "this process has no readable vDSO");
         return;
     }
     let r = run(&host, &CheckConfig { no_replay: true });
@@ -143,5 +141,28 @@ fn check_runs_as_a_library_call() {
     assert_eq!(r.row("live vDSO").unwrap().verdict, CheckVerdict::Ok);
     let planner = r.row("planner").unwrap();
     assert_eq!(planner.verdict, CheckVerdict::Ok, "{}", planner.detail);
-    assert!(r.paths.iter().any(|p| p.timens));
+    if r.row("time namespaces").unwrap().verdict == CheckVerdict::Skipped {
+        vdso_lab::require::skip("timens", &r.row("time namespaces").unwrap().detail);
+    } else {
+        assert!(r.paths.iter().any(|p| p.timens));
+    }
+}
+
+/// Every path, run inside a new time namespace, agrees with the syscall made there, and that syscall
+/// shows the namespace's offsets.
+#[test]
+fn every_path_honours_time_namespace_offsets() {
+    let Some(lab) = lab() else { return };
+    if let Err(why) = lab.timens_supported() {
+        vdso_lab::require::skip("timens", &why);
+        return;
+    }
+    let rows = rows(&lab.run_timens_all());
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.verdict.agrees() && r.verdict != Verdict::NotExercised)
+        .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

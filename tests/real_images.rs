@@ -1,4 +1,4 @@
-//! The parser against the real vDSO images in `shared/realvdso/images` (cross-checked with `readelf`) and
+//! The parser against the real vDSO images in `corpus/real` (cross-checked with `readelf`) and
 //! against the live vDSO of the test process itself.
 
 use std::fs;
@@ -7,36 +7,58 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use vdso_lab::image::{Image, Probe, SymKind, VER_FLG_BASE};
 
-/// The real images folder, or `None` (after printing why) when it is absent.
-fn images_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realvdso/images");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: {} not found", dir.display());
-        None
-    }
-}
-
-/// Every `*.so` in the folder, sorted, with its bytes.
+/// Every image of `corpus/real` (its MANIFEST.tsv, checked by `vdso_lab::corpus`), with its path.
+/// The folder is part of the repository: its absence is a failure, not a skip.
 fn images() -> Option<Vec<(PathBuf, Vec<u8>)>> {
-    let dir = images_dir()?;
-    let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "so"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no *.so files in {}", dir.display());
+    let dir = vdso_lab::corpus::root().join("real");
+    let imgs = vdso_lab::corpus::real_images(&dir).unwrap_or_else(|e| panic!("corpus/real: {e}"));
+    assert!(!imgs.is_empty(), "corpus/real lists no images");
     Some(
-        paths
-            .into_iter()
-            .map(|p| {
-                let b = fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
-                (p, b)
-            })
+        imgs.into_iter()
+            .map(|r| (dir.join(&r.entry.file), r.bytes))
             .collect(),
     )
+}
+
+/// The manifest is evidence only if it describes the files: each sha256 matches, and the exported
+/// functions it lists (name@version) are still the ones the parser finds. (Our parser wrote that column,
+/// so this guards against drift; the independent check is `real_images_match_readelf`.)
+#[test]
+fn corpus_real_matches_its_manifest() {
+    use sha2::Digest;
+    let dir = vdso_lab::corpus::root().join("real");
+    let imgs = vdso_lab::corpus::real_images(&dir).unwrap();
+    let mut bad = Vec::new();
+    for r in &imgs {
+        let sha = format!("{:x}", sha2::Sha256::digest(&r.bytes));
+        if sha != r.entry.sha256 {
+            bad.push(format!(
+                "{}: sha256 {sha}, manifest {}",
+                r.entry.file, r.entry.sha256
+            ));
+        }
+        let img = Image::parse(&r.bytes).unwrap();
+        // The manifest lists the `__`-prefixed functions (examples/manifest.rs), not the weak aliases.
+        let mut ours: Vec<String> = img
+            .functions()
+            .filter(|s| s.name.starts_with("__"))
+            .map(|s| format!("{}@{}", s.name, s.version.unwrap_or("")))
+            .collect();
+        let mut listed = r.entry.exported_functions.clone();
+        ours.sort();
+        listed.sort();
+        if ours != listed {
+            bad.push(format!(
+                "{}: parser {ours:?}, manifest {listed:?}",
+                r.entry.file
+            ));
+        }
+    }
+    println!(
+        "{} images checked against corpus/real/MANIFEST.tsv",
+        imgs.len()
+    );
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
 fn file_name(p: &Path) -> String {
@@ -197,7 +219,7 @@ fn readelf_available() -> bool {
 fn real_images_match_readelf() {
     let Some(imgs) = images() else { return };
     if !readelf_available() {
-        println!("skipped: readelf not installed");
+        vdso_lab::require::skip("readelf", "readelf not installed");
         return;
     }
     let mut bad = Vec::new();
@@ -341,7 +363,7 @@ fn real_images_hash_tables_agree() {
 fn live_vdso() -> Option<Vec<u8>> {
     let base = sysinfo_ehdr();
     if base == 0 {
-        println!("skipped: no vDSO");
+        vdso_lab::require::skip("live", "no vDSO");
         return None;
     }
     let maps = fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
@@ -404,5 +426,5 @@ fn live_vdso_parses_and_exports_time_functions() {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    println!("skipped: export name check is x86_64 only");
+    vdso_lab::require::skip("live", "export name check is x86_64 only");
 }

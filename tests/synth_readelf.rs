@@ -14,7 +14,7 @@ fn readelf_available() -> bool {
 #[test]
 fn readelf_accepts_synthesized_images() {
     if !readelf_available() {
-        println!("skipped: readelf not installed");
+        vdso_lab::require::skip("readelf", "readelf not installed");
         return;
     }
     let dir = std::env::temp_dir().join(format!("vdso-lab-readelf-{}", std::process::id()));
