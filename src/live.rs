@@ -5,10 +5,25 @@
 //!
 //! # Safety
 //!
-//! Two operations need it here:
+//! These operations need it here (and in its submodules: `lab` prepares experiments, `sample` is what a
+//! child runs, `remap` moves the special mappings in a child, `timens` makes a time namespace):
 //!
 //! * `getauxval(AT_SYSINFO_EHDR)`: a plain libc call with no pointer arguments; it reads the auxiliary
 //!   vector the kernel put on the initial stack, which libc keeps for the life of the process.
+//! * Calling into vDSO code that is not where the kernel put it (`lab`: remapped, copied and patched
+//!   images, stale entries on purpose) and through arbitrary addresses (tests). This is sound only
+//!   because it never happens in this process: every such call runs in a forked child ([`lab`]'s
+//!   runner) whose whole memory is thrown away; whatever the code does — crash, loop, scribble — ends
+//!   as that child's exit status, a signal, or the runner's deadline. The parent only maps, writes and
+//!   protects areas it owns (`lab::Area`), and reads the child's report as plain integers.
+//! * `fork` in a possibly multi-threaded process (`cargo test`). After the fork only the forking thread
+//!   exists in the child; a lock another thread held stays held forever. The children of the vDSO paths
+//!   do only async-signal-safe work (raw syscalls, calls into vDSO code, `write`, `_exit`) on memory
+//!   prepared before the fork. The `libc` path is the exception: glibc's `clock_gettime`, `time`,
+//!   `getrandom` and friends are not async-signal-safe in general. What bounds the risk: they take no
+//!   locks and do not allocate on these calls (they jump to the vDSO, or make the syscall), and if one
+//!   ever did block, the runner's deadline kills the child and reports `TIMED OUT` — a false verdict at
+//!   worst, never a hang or memory corruption in the parent.
 //! * Reading the `[vdso]` mapping through a raw pointer. The range read is the exact `[vdso]` range that
 //!   `/proc/self/maps` reports at that moment, that it reports as readable, and that contains the address
 //!   the kernel handed us. The kernel keeps the mapping for the life of the process; nothing in this crate
@@ -18,6 +33,9 @@
 #![allow(unsafe_code)]
 
 pub mod lab;
+mod remap;
+mod sample;
+mod timens;
 
 use crate::layout::{Layout, MapsError, Role};
 use std::fmt;

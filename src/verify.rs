@@ -179,6 +179,66 @@ pub fn judge_exact(pairs: &[(i64, i64, i64)]) -> Verdict {
     Verdict::Agrees { worst: 0 }
 }
 
+/// One sample of a function through a call path, typed by what the function answers. The live lab's
+/// children record raw integers; the parent decodes them into these (one kind per function) and
+/// [`judge_records`] judges a series of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// A clock reading (`clock_gettime`, `gettimeofday`, `time`) bracketed by the syscall.
+    Bracketed(Sample),
+    /// An exact answer and the syscall's: `clock_getres` (ns), `getcpu` (`cpu << 32 | node`).
+    Exact { expected: i64, got: i64, ret: i64 },
+    /// Two `getrandom` calls of `requested` bytes: their return values, the first 8 bytes of each
+    /// buffer, and whether each buffer is one repeated byte.
+    Random {
+        requested: i64,
+        rets: [i64; 2],
+        heads: [i64; 2],
+        constant: [bool; 2],
+    },
+}
+
+/// Judge a series of records of one function through one path: brackets with [`judge`], exact answers
+/// with [`judge_exact`], random bytes by length, variety and difference between the two calls. A series
+/// that mixes kinds is a broken experiment (an error), never an agreement.
+pub fn judge_records(records: &[Record], tol: Tolerance) -> Verdict {
+    let mut samples = Vec::new();
+    let mut pairs = Vec::new();
+    let mut random = Vec::new();
+    for r in records {
+        match *r {
+            Record::Bracketed(s) => samples.push(s),
+            Record::Exact { expected, got, ret } => pairs.push((expected, got, ret)),
+            Record::Random {
+                requested,
+                rets,
+                heads,
+                constant,
+            } => random.push((requested, rets, heads, constant)),
+        }
+    }
+    match (samples.is_empty(), pairs.is_empty(), random.is_empty()) {
+        (false, true, true) => judge(&samples, tol),
+        (true, false, true) => judge_exact(&pairs),
+        (true, true, false) => {
+            for (requested, rets, heads, constant) in random {
+                if let Some(&ret) = rets.iter().find(|&&r| r != requested) {
+                    return Verdict::Error { ret };
+                }
+                if constant[0] || constant[1] || heads[0] == heads[1] {
+                    return Verdict::Mismatch {
+                        expected: heads[0],
+                        got: heads[1],
+                    };
+                }
+            }
+            Verdict::Agrees { worst: 0 }
+        }
+        // Nothing recorded, or kinds mixed.
+        _ => Verdict::Error { ret: -1 },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +338,62 @@ mod tests {
             Verdict::Crashed { signal: 11 }
         );
         assert_eq!(Verdict::NotExercised.worst(a), a);
+    }
+
+    #[test]
+    fn records_are_judged_by_kind() {
+        let b = Record::Bracketed(s(T, T + 5, T + 10));
+        assert_eq!(judge_records(&[b, b], NS), Verdict::Agrees { worst: 0 });
+        let late = Record::Bracketed(s(T, T + NS_PER_SEC, T));
+        // `time()` one second late: caught when the bracket is the coarse clock with no widening.
+        assert_eq!(
+            judge_records(&[late], Tolerance { resolution: 0 }),
+            Verdict::OutOfBracket {
+                delta: 1_000_000_000
+            }
+        );
+        let e = |expected, got| Record::Exact {
+            expected,
+            got,
+            ret: 0,
+        };
+        assert_eq!(judge_records(&[e(1, 1)], NS), Verdict::Agrees { worst: 0 });
+        assert_eq!(
+            judge_records(&[e(1, 2)], NS),
+            Verdict::Mismatch {
+                expected: 1,
+                got: 2
+            }
+        );
+        let r = |rets: [i64; 2], heads: [i64; 2], constant| Record::Random {
+            requested: 32,
+            rets,
+            heads,
+            constant,
+        };
+        assert_eq!(
+            judge_records(&[r([32, 32], [1, 2], [false, false])], NS),
+            Verdict::Agrees { worst: 0 }
+        );
+        assert_eq!(
+            judge_records(&[r([32, 5], [1, 2], [false, false])], NS),
+            Verdict::Error { ret: 5 }
+        );
+        assert_eq!(
+            judge_records(&[r([32, 32], [7, 7], [false, false])], NS),
+            Verdict::Mismatch {
+                expected: 7,
+                got: 7
+            }
+        );
+        assert_eq!(
+            judge_records(&[r([32, 32], [1, 2], [true, false])], NS),
+            Verdict::Mismatch {
+                expected: 1,
+                got: 2
+            }
+        );
+        assert_eq!(judge_records(&[b, e(1, 1)], NS), Verdict::Error { ret: -1 });
+        assert_eq!(judge_records(&[], NS), Verdict::Error { ret: -1 });
     }
 }

@@ -19,13 +19,16 @@
 //! prepared by the parent; they call the entry points, make raw syscalls, write a fixed-size record
 //! array to a pipe and `_exit`. That keeps them correct when the parent is multi-threaded (`cargo test`).
 
+use super::remap::RemapJob;
+use super::sample::{child_main, decode, ts_now, Job, Rec, Report, SAMPLES};
+use super::timens::{child_timens, timens_offset};
 use super::LiveVdso;
 use crate::arch::Arch;
 use crate::image::Image;
 use crate::layout::{Layout, Mapping, Role};
 use crate::plan::{plan, Decision, Plan, Side};
 use crate::policy::{Policy, STRICT_PROXY};
-use crate::verify::{judge, judge_exact, Nanos, Sample, Tolerance, Verdict, NS_PER_SEC};
+use crate::verify::{judge_records, Nanos, Record, Tolerance, Verdict, NS_PER_SEC};
 use std::fmt;
 
 /// A way of reaching a vDSO function after (or instead of) a restore.
@@ -128,8 +131,6 @@ pub fn clock_name(id: i32) -> &'static str {
     }
 }
 
-/// Samples per experiment.
-const SAMPLES: usize = 8;
 /// How long a child may run before it is killed: generous next to the microseconds an experiment
 /// takes, short enough that a hung path costs little.
 const CHILD_TIMEOUT_MS: i32 = 2000;
@@ -530,7 +531,7 @@ impl Lab {
                 let res = clock
                     .and_then(|c| self.clocks.iter().find(|(id, _)| *id == c))
                     .map_or(1, |(_, r)| *r);
-                outcome(judge_records(f, &recs, res), recs.len())
+                outcome(judge_raw(f, &recs, res), recs.len())
             }
         }
     }
@@ -549,7 +550,7 @@ impl Lab {
         };
         let verdict = match run_in_child(&job) {
             Err(v) => v,
-            Ok(recs) => judge_records(f, &recs, 1),
+            Ok(recs) => judge_raw(f, &recs, 1),
         };
         Outcome {
             path: CallPath::Direct,
@@ -627,7 +628,7 @@ impl Lab {
                 let res = clock
                     .and_then(|c| self.clocks.iter().find(|(id, _)| *id == c))
                     .map_or(1, |(_, r)| *r);
-                let v = judge_records(f, &recs, res);
+                let v = judge_raw(f, &recs, res);
                 // CPU-time clocks count this process's time, not the host's: no shift to compare.
                 let wall = !matches!(
                     c,
@@ -637,7 +638,10 @@ impl Lab {
                     (Func::ClockGettime, Some(r)) if v.agrees() && wall => {
                         // The namespace's clock runs ahead of the host's by the offset (plus the
                         // moments between the host reading and the child's first one).
-                        let inside = r[0] as Nanos * NS_PER_SEC + r[1] as Nanos;
+                        let inside = match decode(f, r) {
+                            Record::Bracketed(first) => first.before,
+                            _ => 0,
+                        };
                         let shift = inside - host;
                         let want = timens_offset(c);
                         if shift < want || shift > want + 5 * NS_PER_SEC {
@@ -679,7 +683,13 @@ impl Lab {
         let job = self.job(path, Func::Time, 0, entry, false, 0);
         let recs = run_in_child(&job)?;
         recs.first()
-            .map(|r| (r[2], r[0]))
+            .and_then(|r| match decode(Func::Time, r) {
+                Record::Bracketed(s) => Some((
+                    (s.value / NS_PER_SEC) as i64,
+                    (s.before / NS_PER_SEC) as i64,
+                )),
+                _ => None,
+            })
             .ok_or(Verdict::Error { ret: -1 })
     }
 
@@ -734,6 +744,19 @@ impl Lab {
     }
 }
 
+/// Judge the raw samples of `f`: decoded into typed records, bracketed within the interface's unit
+/// (`gettimeofday` reads in microseconds; `time` is bracketed by the coarse clock and allowed nothing)
+/// or the clock's resolution.
+fn judge_raw(f: Func, recs: &[Rec], clock_resolution: Nanos) -> Verdict {
+    let records: Vec<Record> = recs.iter().map(|r| decode(f, r)).collect();
+    let resolution = match f {
+        Func::Time => 0,
+        Func::Gettimeofday => 1000,
+        _ => clock_resolution,
+    };
+    judge_records(&records, Tolerance { resolution })
+}
+
 fn entries_of(img: &Image) -> [Option<u64>; 6] {
     let mut entries = [None; 6];
     for (k, f) in Func::ALL.iter().enumerate() {
@@ -745,93 +768,6 @@ fn entries_of(img: &Image) -> [Option<u64>; 6] {
     }
     entries
 }
-
-/// What a remapped child does (fixed size: children must not allocate).
-#[derive(Debug, Clone, Copy, Default)]
-struct RemapJob {
-    maps: [(u64, u64); 4],
-    count: usize,
-    total: u64,
-    first: u64,
-    hint: u64,
-}
-
-/// One experiment as the child sees it.
-#[derive(Debug, Clone, Copy)]
-struct Job {
-    path: CallPath,
-    func: Func,
-    clock: i32,
-    entry: u64,
-    remap: RemapJob,
-    /// Run in a new time namespace (see [`TIMENS_OFFSETS`]).
-    timens: bool,
-    /// Instead of samples: time this many calls (latency benchmark).
-    bench_calls: u32,
-}
-
-/// One raw sample: [before_s, before_ns, value_s, value_ns, after_s, after_ns, ret, exact_expected,
-/// exact_got].
-type Rec = [i64; 9];
-
-/// The child's report: a status word (0, or a negative errno from setup) and the samples.
-#[repr(C)]
-struct Report {
-    status: i64,
-    n: i64,
-    recs: [Rec; SAMPLES],
-}
-
-fn judge_records(f: Func, recs: &[Rec], resolution: Nanos) -> Verdict {
-    let ns = |s: i64, n: i64| s as Nanos * NS_PER_SEC + n as Nanos;
-    match f {
-        Func::ClockGetres | Func::Getcpu => {
-            let pairs: Vec<(i64, i64, i64)> = recs.iter().map(|r| (r[7], r[8], r[6])).collect();
-            judge_exact(&pairs)
-        }
-        Func::Getrandom => {
-            // [first 8 bytes of call 1, of call 2, ret 1, ret 2, constant 1, constant 2]: both calls
-            // return the requested length, neither buffer is one repeated byte, and they differ.
-            for r in recs {
-                for ret in [r[2], r[3]] {
-                    if ret != GETRANDOM_LEN as i64 {
-                        return Verdict::Error { ret };
-                    }
-                }
-                if r[4] != 0 || r[5] != 0 || r[0] == r[1] {
-                    return Verdict::Mismatch {
-                        expected: r[0],
-                        got: r[1],
-                    };
-                }
-            }
-            Verdict::Agrees { worst: 0 }
-        }
-        _ => {
-            let samples: Vec<Sample> = recs
-                .iter()
-                .map(|r| Sample {
-                    before: ns(r[0], r[1]),
-                    value: ns(r[2], r[3]),
-                    after: ns(r[4], r[5]),
-                    ret: r[6],
-                })
-                .collect();
-            let resolution = match f {
-                Func::Time => NS_PER_SEC,
-                Func::Gettimeofday => 1000,
-                _ => resolution,
-            };
-            judge(&samples, Tolerance { resolution })
-        }
-    }
-}
-
-type ClockFn = extern "C" fn(libc::clockid_t, *mut libc::timespec) -> libc::c_int;
-type GtodFn = extern "C" fn(*mut libc::timeval, *mut libc::c_void) -> libc::c_int;
-type TimeFn = extern "C" fn(*mut libc::time_t) -> libc::time_t;
-type GetcpuFn =
-    extern "C" fn(*mut libc::c_uint, *mut libc::c_uint, *mut libc::c_void) -> libc::c_int;
 
 /// Fork, run `job` in the child, collect its report. `Err` carries the verdict for a child that
 /// crashed, hung or failed to set up.
@@ -931,484 +867,6 @@ fn run_in_child(job: &Job) -> Result<Vec<Rec>, Verdict> {
     }
     let n = (report.n.max(0) as usize).min(SAMPLES);
     Ok(report.recs[..n].to_vec())
-}
-
-/// The child: set up the path (remap), take the samples, report, `_exit`. Async-signal-safe only.
-///
-/// # Safety
-///
-/// Must run in a freshly forked child; `job.entry` must be the address of the vDSO function `job.func`
-/// on `job.path` (or 0 for the syscall and libc paths).
-unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
-    let mut report = Report {
-        status: 0,
-        n: 0,
-        recs: [[0; 9]; SAMPLES],
-    };
-    let mut entry = job.entry;
-    if let CallPath::Remapped(_) = job.path {
-        match remap_all(&job.remap) {
-            Ok(new_first) => {
-                entry = entry.wrapping_sub(job.remap.first).wrapping_add(new_first);
-            }
-            Err(e) => report.status = -e,
-        }
-    }
-    if job.func == Func::Getcpu {
-        // Pin to the CPU we are on, so the path and the syscall must agree exactly.
-        let (mut cpu, mut node) = (0u32, 0u32);
-        // SAFETY: raw getcpu/sched_setaffinity syscalls on our own variables and a stack cpu_set_t.
-        unsafe {
-            libc::syscall(libc::SYS_getcpu, &mut cpu, &mut node, 0usize);
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu as usize, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-        }
-    }
-    if report.status == 0 && job.bench_calls > 0 {
-        // Latency: time `bench_calls` calls of the path with the raw syscall clock around them.
-        let t0 = ts_now(libc::CLOCK_MONOTONIC);
-        for _ in 0..job.bench_calls {
-            // SAFETY: as for the samples below.
-            let _ = unsafe { call_once(job, entry) };
-        }
-        let t1 = ts_now(libc::CLOCK_MONOTONIC);
-        report.recs[0] = [t0.tv_sec, t0.tv_nsec, t1.tv_sec, t1.tv_nsec, 0, 0, 0, 0, 0];
-        report.n = 1;
-    } else if report.status == 0 {
-        for k in 0..SAMPLES {
-            // SAFETY: `entry` is the function's address on this path (see the function's contract).
-            report.recs[k] = unsafe { sample(job, entry) };
-            report.n += 1;
-        }
-    }
-    let bytes = std::mem::size_of::<Report>();
-    let mut off = 0;
-    while off < bytes {
-        // SAFETY: writing our own plain-integer struct to the pipe.
-        let n = unsafe {
-            libc::write(
-                fd,
-                (&report as *const Report as *const u8).add(off) as *const libc::c_void,
-                bytes - off,
-            )
-        };
-        if n <= 0 {
-            break;
-        }
-        off += n as usize;
-    }
-    // SAFETY: terminate the child without running the parent's atexit handlers or destructors.
-    unsafe { libc::_exit(0) }
-}
-
-/// Bytes requested per `getrandom` call.
-const GETRANDOM_LEN: usize = 32;
-
-/// `struct vgetrandom_opaque_params` (include/uapi/linux/random.h): what the vDSO's getrandom reports
-/// when called with a NULL buffer and an opaque length of `~0`.
-#[repr(C)]
-struct VgetrandomParams {
-    size_of_opaque_state: u32,
-    mmap_prot: u32,
-    mmap_flags: u32,
-    reserved: [u32; 13],
-}
-
-type GetrandomFn = extern "C" fn(
-    *mut libc::c_void,
-    libc::size_t,
-    libc::c_uint,
-    *mut libc::c_void,
-    libc::size_t,
-) -> libc::ssize_t;
-
-/// Two `getrandom` calls through the path. The vDSO's takes an opaque per-thread state that the caller
-/// allocates as the kernel says (size, protection and flags from the params call), in this child.
-///
-/// # Safety
-///
-/// As [`sample`].
-unsafe fn sample_getrandom(job: &Job, entry: u64) -> Rec {
-    let mut r: Rec = [0; 9];
-    let mut bufs = [[0u8; GETRANDOM_LEN]; 2];
-    let mut state: *mut libc::c_void = std::ptr::null_mut();
-    let mut state_len = 0usize;
-    let via_vdso = !matches!(job.path, CallPath::Syscall | CallPath::Libc);
-    // SAFETY: `entry` is getrandom's entry point on this path (function contract).
-    let f: Option<GetrandomFn> = via_vdso.then(|| unsafe { std::mem::transmute(entry as usize) });
-    if let Some(f) = f {
-        let mut params = VgetrandomParams {
-            size_of_opaque_state: 0,
-            mmap_prot: 0,
-            mmap_flags: 0,
-            reserved: [0; 13],
-        };
-        let ret = f(
-            std::ptr::null_mut(),
-            0,
-            0,
-            &mut params as *mut VgetrandomParams as *mut libc::c_void,
-            !0,
-        );
-        if ret != 0 || params.size_of_opaque_state == 0 {
-            r[2] = ret as i64;
-            r[3] = ret as i64;
-            return r;
-        }
-        state_len = params.size_of_opaque_state as usize;
-        // SAFETY: a fresh anonymous mapping with the kernel's protection and flags for the state.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                state_len.div_ceil(4096) * 4096,
-                params.mmap_prot as libc::c_int,
-                params.mmap_flags as libc::c_int,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            r[2] = -i64::from(errno());
-            r[3] = r[2];
-            return r;
-        }
-        state = p;
-    }
-    for (k, buf) in bufs.iter_mut().enumerate() {
-        let ret = match (job.path, f) {
-            // SAFETY: raw getrandom syscall into our buffer.
-            (CallPath::Syscall, _) | (_, None) if job.path != CallPath::Libc => unsafe {
-                libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), GETRANDOM_LEN, 0) as isize
-            },
-            // SAFETY: libc's getrandom into our buffer.
-            (CallPath::Libc, _) => unsafe {
-                libc::getrandom(buf.as_mut_ptr() as *mut libc::c_void, GETRANDOM_LEN, 0)
-            },
-            (_, Some(f)) => f(
-                buf.as_mut_ptr() as *mut libc::c_void,
-                GETRANDOM_LEN,
-                0,
-                state,
-                state_len,
-            ),
-            _ => -1,
-        };
-        r[2 + k] = ret as i64;
-        r[4 + k] = i64::from(buf.iter().all(|&b| b == buf[0]));
-        let mut head = [0u8; 8];
-        head.copy_from_slice(&buf[..8]);
-        r[k] = i64::from_le_bytes(head);
-    }
-    r
-}
-
-/// One call of clock_gettime(CLOCK_MONOTONIC) through the path, for the latency benchmark.
-///
-/// # Safety
-///
-/// As [`sample`].
-unsafe fn call_once(job: &Job, entry: u64) -> i32 {
-    let mut v = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    match job.path {
-        // SAFETY: raw syscall into our timespec.
-        CallPath::Syscall => unsafe {
-            libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut v) as i32
-        },
-        // SAFETY: libc's wrapper into our timespec.
-        CallPath::Libc => unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut v) },
-        _ => {
-            // SAFETY: `entry` is clock_gettime's entry point on this path.
-            let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
-            f(libc::CLOCK_MONOTONIC, &mut v)
-        }
-    }
-}
-
-/// The offsets the time-namespace scenario writes to `/proc/self/timens_offsets` (`<clockid> <sec>
-/// <nsec>` per line): CLOCK_MONOTONIC +10 days, CLOCK_BOOTTIME +20 days — what a restorer writes so
-/// that monotonic time continues from where the checkpointed process saw it.
-pub const TIMENS_OFFSETS: &[u8] = b"1 864000 0\n7 1728000 0\n";
-/// The same offsets in ns, per clock id, for checking them (MONOTONIC's apply to its COARSE and RAW
-/// variants, BOOTTIME's to BOOTTIME_ALARM; other clocks are not namespaced).
-pub fn timens_offset(clock: i32) -> Nanos {
-    match clock {
-        1 | 4 | 6 => 864_000 * NS_PER_SEC,
-        7 | 9 => 1_728_000 * NS_PER_SEC,
-        _ => 0,
-    }
-}
-
-/// The time-namespace child: create a new time namespace (effective for its children), set the
-/// offsets, fork the experiment into it, and pass on how it ended (a signal is re-raised).
-///
-/// # Safety
-///
-/// As [`child_main`].
-unsafe fn child_timens(job: &Job, fd: libc::c_int) -> ! {
-    let fail = |e: i32| -> ! {
-        let report = Report {
-            status: -i64::from(e),
-            n: 0,
-            recs: [[0; 9]; SAMPLES],
-        };
-        // SAFETY: writing our own plain-integer struct to the pipe, then exiting.
-        unsafe {
-            libc::write(
-                fd,
-                &report as *const Report as *const libc::c_void,
-                std::mem::size_of::<Report>(),
-            );
-            libc::_exit(0)
-        }
-    };
-    // SAFETY: unshare affects only this (child) process; CLONE_NEWTIME applies to its children.
-    if unsafe { libc::unshare(libc::CLONE_NEWTIME) } != 0 {
-        fail(errno());
-    }
-    // SAFETY: open/write/close on a static NUL-terminated path and static bytes.
-    unsafe {
-        let f = libc::open(c"/proc/self/timens_offsets".as_ptr(), libc::O_WRONLY);
-        if f < 0 {
-            fail(errno());
-        }
-        let n = libc::write(
-            f,
-            TIMENS_OFFSETS.as_ptr() as *const libc::c_void,
-            TIMENS_OFFSETS.len(),
-        );
-        if n != TIMENS_OFFSETS.len() as isize {
-            fail(errno());
-        }
-        libc::close(f);
-    }
-    // SAFETY: fork from a single-threaded child; the grandchild runs `child_main`, which never returns.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        fail(errno());
-    }
-    if pid == 0 {
-        // SAFETY: see the function's contract.
-        unsafe { child_main(job, fd) }
-    }
-    let mut st = 0;
-    // SAFETY: waiting for our own child, then exiting the way it did.
-    unsafe {
-        libc::waitpid(pid, &mut st, 0);
-        if libc::WIFSIGNALED(st) {
-            let sig = libc::WTERMSIG(st);
-            libc::signal(sig, libc::SIG_DFL);
-            libc::raise(sig);
-        }
-        libc::_exit(libc::WEXITSTATUS(st))
-    }
-}
-
-/// Move every special mapping together to a fresh place; returns the new address of the first one.
-///
-/// # Safety
-///
-/// Child only: the calling process loses its special mappings at their old addresses.
-unsafe fn remap_all(r: &RemapJob) -> Result<u64, i64> {
-    // Reserve a hole big enough, then move each mapping into it at its old distance.
-    // SAFETY: anonymous, non-fixed reservation.
-    let hole = unsafe {
-        libc::mmap(
-            r.hint as *mut libc::c_void,
-            r.total as usize,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if hole == libc::MAP_FAILED {
-        return Err(i64::from(errno()));
-    }
-    let new_first = hole as u64;
-    for &(start, len) in &r.maps[..r.count] {
-        let to = new_first + (start - r.first);
-        // SAFETY: moving one special mapping of this (child) process onto our own reservation.
-        let p = unsafe {
-            libc::mremap(
-                start as *mut libc::c_void,
-                len as usize,
-                len as usize,
-                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
-                to as *mut libc::c_void,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(i64::from(errno()));
-        }
-    }
-    Ok(new_first)
-}
-
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(1)
-}
-
-fn ts_now(clock: i32) -> libc::timespec {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: raw syscall writing one timespec we own.
-    unsafe { libc::syscall(libc::SYS_clock_gettime, clock, &mut ts) };
-    ts
-}
-
-/// One bracketed sample of `job.func` through `entry`.
-///
-/// # Safety
-///
-/// `entry` must be the function's address on `job.path` (ignored for the syscall and libc paths).
-unsafe fn sample(job: &Job, entry: u64) -> Rec {
-    let mut r: Rec = [0; 9];
-    match job.func {
-        Func::ClockGettime => {
-            let b = ts_now(job.clock);
-            let mut v = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            let ret = match job.path {
-                CallPath::Syscall => {
-                    // SAFETY: raw syscall into our timespec.
-                    unsafe { libc::syscall(libc::SYS_clock_gettime, job.clock, &mut v) as i32 }
-                }
-                // SAFETY: libc's wrapper into our timespec.
-                CallPath::Libc => unsafe { libc::clock_gettime(job.clock, &mut v) },
-                _ => {
-                    // SAFETY: `entry` is clock_gettime's entry point on this path.
-                    let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(job.clock, &mut v)
-                }
-            };
-            let a = ts_now(job.clock);
-            r = [
-                b.tv_sec, b.tv_nsec, v.tv_sec, v.tv_nsec, a.tv_sec, a.tv_nsec, ret as i64, 0, 0,
-            ];
-        }
-        Func::Gettimeofday => {
-            let gtod = |tv: &mut libc::timeval| {
-                // SAFETY: raw syscall into our timeval.
-                unsafe { libc::syscall(libc::SYS_gettimeofday, tv as *mut libc::timeval, 0usize) };
-            };
-            let zero = libc::timeval {
-                tv_sec: 0,
-                tv_usec: 0,
-            };
-            let (mut b, mut v, mut a) = (zero, zero, zero);
-            gtod(&mut b);
-            let ret = match job.path {
-                CallPath::Syscall => {
-                    // SAFETY: raw syscall into our timeval.
-                    unsafe { libc::syscall(libc::SYS_gettimeofday, &mut v, 0usize) as i32 }
-                }
-                // SAFETY: libc's wrapper into our timeval.
-                CallPath::Libc => unsafe { libc::gettimeofday(&mut v, std::ptr::null_mut()) },
-                _ => {
-                    // SAFETY: `entry` is gettimeofday's entry point on this path.
-                    let f: GtodFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(&mut v, std::ptr::null_mut())
-                }
-            };
-            gtod(&mut a);
-            r = [
-                b.tv_sec,
-                b.tv_usec.wrapping_mul(1000),
-                v.tv_sec,
-                v.tv_usec.wrapping_mul(1000),
-                a.tv_sec,
-                a.tv_usec.wrapping_mul(1000),
-                ret as i64,
-                0,
-                0,
-            ];
-        }
-        Func::Time => {
-            let now = || ts_now(libc::CLOCK_REALTIME).tv_sec;
-            let b = now();
-            let v = match job.path {
-                CallPath::Syscall => now(),
-                // SAFETY: libc's time with a null argument.
-                CallPath::Libc => unsafe { libc::time(std::ptr::null_mut()) },
-                _ => {
-                    // SAFETY: `entry` is time's entry point on this path.
-                    let f: TimeFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(std::ptr::null_mut())
-                }
-            };
-            let a = now();
-            r = [b, 0, v, 0, a, 0, 0, 0, 0];
-        }
-        Func::ClockGetres => {
-            let mut want = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: raw syscall into our timespec.
-            unsafe { libc::syscall(libc::SYS_clock_getres, job.clock, &mut want) };
-            let mut v = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            let ret = match job.path {
-                CallPath::Syscall => {
-                    // SAFETY: raw syscall into our timespec.
-                    unsafe { libc::syscall(libc::SYS_clock_getres, job.clock, &mut v) as i32 }
-                }
-                // SAFETY: libc's wrapper into our timespec.
-                CallPath::Libc => unsafe { libc::clock_getres(job.clock, &mut v) },
-                _ => {
-                    // SAFETY: `entry` is clock_getres's entry point on this path.
-                    let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(job.clock, &mut v)
-                }
-            };
-            // Wrapping: a broken path may return garbage, and the child must not panic.
-            let ns =
-                |t: &libc::timespec| t.tv_sec.wrapping_mul(1_000_000_000).wrapping_add(t.tv_nsec);
-            r[6] = ret as i64;
-            r[7] = ns(&want);
-            r[8] = ns(&v);
-        }
-        // SAFETY: forwarded contract.
-        Func::Getrandom => return unsafe { sample_getrandom(job, entry) },
-        Func::Getcpu => {
-            let (mut wc, mut wn) = (0u32, 0u32);
-            // SAFETY: raw getcpu syscall into our variables.
-            unsafe { libc::syscall(libc::SYS_getcpu, &mut wc, &mut wn, 0usize) };
-            let (mut c, mut n) = (0u32, 0u32);
-            let ret = match job.path {
-                CallPath::Syscall => {
-                    // SAFETY: as above.
-                    unsafe { libc::syscall(libc::SYS_getcpu, &mut c, &mut n, 0usize) as i32 }
-                }
-                CallPath::Libc => {
-                    // SAFETY: libc's sched_getcpu takes no pointers.
-                    let cpu = unsafe { libc::sched_getcpu() };
-                    c = cpu as u32;
-                    n = wn;
-                    i32::from(cpu < 0)
-                }
-                _ => {
-                    // SAFETY: `entry` is getcpu's entry point on this path.
-                    let f: GetcpuFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(&mut c, &mut n, std::ptr::null_mut())
-                }
-            };
-            r[6] = ret as i64;
-            r[7] = (i64::from(wc) << 32) | i64::from(wn);
-            r[8] = (i64::from(c) << 32) | i64::from(n);
-        }
-    }
-    r
 }
 
 /// One row of the `check` table: a path and a function, over every clock.
