@@ -166,3 +166,47 @@ fn every_path_honours_time_namespace_offsets() {
     assert!(!rows.is_empty());
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// `check` run from inside a time namespace that already has offsets (as a process restored into a
+/// container is): every path still agrees, and the nested namespace's offsets are judged relative to
+/// the one it runs in. Uses util-linux `unshare` to make the outer namespace.
+#[test]
+fn check_inside_a_time_namespace_with_offsets() {
+    let Some(lab) = lab() else { return };
+    if let Err(why) = lab.timens_supported() {
+        vdso_lab::require::skip("timens", &why);
+        return;
+    }
+    let out = std::process::Command::new("unshare")
+        .args([
+            "--time",
+            "--fork",
+            "--monotonic",
+            "3600",
+            "--boottime",
+            "7200",
+        ])
+        .arg(env!("CARGO_BIN_EXE_vdso-lab"))
+        .args(["check", "--json"])
+        .output();
+    let out = match out {
+        Ok(o) if !o.stdout.is_empty() => o,
+        Ok(o) => {
+            let why = format!(
+                "unshare --time failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            vdso_lab::require::skip("timens", &why);
+            return;
+        }
+        Err(e) => {
+            vdso_lab::require::skip("timens", &format!("util-linux unshare not runnable: {e}"));
+            return;
+        }
+    };
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["checks"].as_array().unwrap();
+    let failed: Vec<_> = rows.iter().filter(|r| r["verdict"] == "FAIL").collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(v["ok"], true);
+}

@@ -21,7 +21,7 @@
 
 use super::remap::RemapJob;
 use super::sample::{child_main, decode, ts_now, Job, Rec, Report, SAMPLES};
-use super::timens::{child_timens, timens_offset};
+use super::timens::{child_timens, offset_of, own_offsets, timens_offset};
 use super::LiveVdso;
 use crate::arch::Arch;
 use crate::image::Image;
@@ -255,6 +255,8 @@ pub struct Lab {
     /// The plans that built the copies (for reports).
     pub plans: Vec<(String, Plan)>,
     clocks: Vec<(i32, Nanos)>,
+    /// The offsets of the time namespace this process runs in (monotonic, boottime), in ns.
+    own_timens: (Nanos, Nanos),
 }
 
 /// The x86 entry list of CRIU v3.19 without `__vdso_time`: on x86-64 that leaves `time()` stale the way
@@ -339,6 +341,7 @@ impl Lab {
             stale: None,
             plans: Vec::new(),
             clocks,
+            own_timens: own_offsets(),
         };
         if arch.is_some_and(|a| a.modelled()) {
             let runtime = lab.live_side_layout();
@@ -643,7 +646,8 @@ impl Lab {
                             _ => 0,
                         };
                         let shift = inside - host;
-                        let want = timens_offset(c);
+                        // Relative to the namespace this process runs in (#13 item 12).
+                        let want = timens_offset(c) - offset_of(c, self.own_timens);
                         if shift < want || shift > want + 5 * NS_PER_SEC {
                             Verdict::Mismatch {
                                 expected: (want / NS_PER_SEC) as i64,

@@ -21,7 +21,7 @@ pub(super) struct Job {
     pub(super) clock: i32,
     pub(super) entry: u64,
     pub(super) remap: RemapJob,
-    /// Run in a new time namespace (see [`TIMENS_OFFSETS`]).
+    /// Run in a new time namespace (see `timens::TIMENS_OFFSETS`).
     pub(super) timens: bool,
     /// Instead of samples: time this many calls (latency benchmark).
     pub(super) bench_calls: u32,

@@ -10,6 +10,41 @@ use crate::verify::{Nanos, NS_PER_SEC};
 pub const TIMENS_OFFSETS: &[u8] = b"1 864000 0\n7 1728000 0\n";
 /// The same offsets in ns, per clock id, for checking them (MONOTONIC's apply to its COARSE and RAW
 /// variants, BOOTTIME's to BOOTTIME_ALARM; other clocks are not namespaced).
+/// The offsets of the time namespace this process runs in, from `/proc/self/timens_offsets` (lines
+/// `monotonic <s> <ns>` and `boottime <s> <ns>`): (monotonic, boottime) in ns. Zero where the file is
+/// absent (no CONFIG_TIME_NS, so no namespaces) or a line is missing. A new namespace's offsets are
+/// relative to the host's clocks, not to its parent's, so an experiment run from inside a namespace
+/// sees its own offset less this one.
+pub fn own_offsets() -> (Nanos, Nanos) {
+    let text = std::fs::read_to_string("/proc/self/timens_offsets").unwrap_or_default();
+    let mut out = (0, 0);
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        let (Some(name), Some(s), Some(ns)) = (w.next(), w.next(), w.next()) else {
+            continue;
+        };
+        let (Ok(s), Ok(ns)) = (s.parse::<i64>(), ns.parse::<i64>()) else {
+            continue;
+        };
+        let v = Nanos::from(s) * NS_PER_SEC + Nanos::from(ns);
+        match name {
+            "monotonic" | "1" => out.0 = v,
+            "boottime" | "7" => out.1 = v,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// What a clock's offset is in the namespace `offsets` (monotonic, boottime) describes.
+pub fn offset_of(clock: i32, offsets: (Nanos, Nanos)) -> Nanos {
+    match clock {
+        1 | 4 | 6 => offsets.0,
+        7 | 9 => offsets.1,
+        _ => 0,
+    }
+}
+
 pub fn timens_offset(clock: i32) -> Nanos {
     match clock {
         1 | 4 | 6 => 864_000 * NS_PER_SEC,
