@@ -15,6 +15,7 @@ use crate::fuzzing;
 use crate::image::Image;
 use crate::layout::Role;
 use crate::live::lab::{self, CallPath, Lab, Row as PathRow, STALE_POLICY};
+use crate::live::probe::ClockPath;
 use crate::live::{self, LiveVdso};
 use crate::verify::Verdict;
 use std::path::{Path, PathBuf};
@@ -374,14 +375,22 @@ fn judge_lab(host: &Host, l: &LiveVdso, row: &mut RowFn, paths: &mut Vec<PathRow
         );
     }
     if !lab.not_exercised.is_empty() {
+        let list: Vec<String> = lab
+            .not_exercised
+            .iter()
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect();
         row(
             "not exercised",
             CheckVerdict::Note,
             format!(
                 "exported but not called by any experiment: {}",
-                lab.not_exercised.join(", ")
+                list.join(", ")
             ),
         );
+    }
+    for (f, why) in &lab.skipped {
+        row(f.name(), CheckVerdict::Skipped, why.clone());
     }
     row(
         "seed bug (stale)",
@@ -397,6 +406,18 @@ fn judge_lab(host: &Host, l: &LiveVdso, row: &mut RowFn, paths: &mut Vec<PathRow
             }
             Some(false) => "not reproduced: the stale entry agreed with the syscall".into(),
             None => "no stale path on this architecture".into(),
+        },
+    );
+    let source = crate::live::probe::clocksource().unwrap_or_else(|| "unknown clocksource".into());
+    row(
+        "clock source",
+        CheckVerdict::Note,
+        match lab.clock_path() {
+            ClockPath::Userspace => format!("{source}: the vDSO reads the clock in userspace"),
+            ClockPath::SyscallFallback => format!(
+                "{source}: the vDSO falls back to the syscall, so its userspace clock code (what a restore can break) was not exercised"
+            ),
+            ClockPath::Unknown(why) => format!("{source}: the vDSO's clock path is unknown ({why})"),
         },
     );
     paths.extend(rows);

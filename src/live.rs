@@ -33,6 +33,7 @@
 #![allow(unsafe_code)]
 
 pub mod lab;
+pub mod probe;
 mod remap;
 mod sample;
 mod timens;

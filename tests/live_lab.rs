@@ -210,3 +210,37 @@ fn check_inside_a_time_namespace_with_offsets() {
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(v["ok"], true);
 }
+
+/// A stand-in for a vDSO whose clocksource cannot be read from userspace (`clocksource=hpet`): its
+/// `clock_gettime` always makes the syscall and, like the vDSO's fallback, returns `-errno`.
+extern "C" fn always_the_syscall(clock: libc::clockid_t, ts: *mut libc::timespec) -> libc::c_int {
+    // SAFETY: a raw clock_gettime syscall into the caller's timespec.
+    let r = unsafe { libc::syscall(libc::SYS_clock_gettime, clock, ts) };
+    if r < 0 {
+        -std::io::Error::last_os_error().raw_os_error().unwrap_or(1)
+    } else {
+        0
+    }
+}
+
+/// The clock-path probe tells a vDSO that reads the clock in userspace from one that falls back to
+/// the syscall (#13 item 17: check's output was the same either way).
+#[test]
+fn the_clock_path_probe_tells_userspace_from_the_syscall_fallback() {
+    use vdso_lab::live::probe::ClockPath;
+    let Some(lab) = lab() else { return };
+    if lab.arch != Some(vdso_lab::arch::Arch::X86_64) {
+        vdso_lab::require::skip("live", "the seccomp probe is x86-64 only");
+        return;
+    }
+    let fallback = lab.clock_path_at(always_the_syscall as *const () as usize as u64);
+    assert_eq!(fallback, ClockPath::SyscallFallback);
+    let here = lab.clock_path();
+    let source = vdso_lab::live::probe::clocksource().unwrap_or_default();
+    println!("clocksource {source}: {here:?}");
+    if source == "tsc" {
+        assert_eq!(here, ClockPath::Userspace);
+    } else {
+        assert_ne!(here, ClockPath::Unknown(String::new()));
+    }
+}

@@ -245,8 +245,12 @@ pub struct Lab {
     pub arch: Option<Arch>,
     /// Live entry offsets per function (None: not exported).
     entries: [Option<u64>; 6],
-    /// Exported functions of the live image that no experiment calls (reported, not hidden).
-    pub not_exercised: Vec<String>,
+    /// Exported functions of the live image that no experiment calls, each with the reason (reported,
+    /// not hidden).
+    pub not_exercised: Vec<(String, String)>,
+    /// Functions this lab skips on every path, with the reason (e.g. `getrandom` while the kernel's
+    /// random generator is not seeded: the reference syscall would block, and no path is to blame).
+    pub skipped: Vec<(Func, String)>,
     /// Other kernels' images proxied onto this one ([`Lab::add_dumped`]).
     images: Vec<(String, Copy)>,
     proxied: Option<Copy>,
@@ -311,10 +315,10 @@ impl Lab {
                 .filter(|s| known.contains(&s.name))
                 .map(|s| s.offset)
                 .collect();
-            let others: Vec<String> = img
+            let others: Vec<(String, String)> = img
                 .functions()
                 .filter(|s| !called.contains(&s.offset))
-                .map(|s| s.name.to_string())
+                .map(|s| (s.name.to_string(), why_not_exercised(s.name).to_string()))
                 .collect();
             (Arch::of(&img), entries_of(&img), others)
         };
@@ -335,6 +339,7 @@ impl Lab {
             arch,
             entries,
             not_exercised: others,
+            skipped: Vec::new(),
             images: Vec::new(),
             proxied: None,
             chained: None,
@@ -343,6 +348,10 @@ impl Lab {
             clocks,
             own_timens: own_offsets(),
         };
+        // The syscall and libc paths call getrandom whatever the vDSO exports: probe always.
+        if let Err(why) = random_seeded(RANDOM_WAIT) {
+            lab.skipped.push((Func::Getrandom, why));
+        }
         if arch.is_some_and(|a| a.modelled()) {
             let runtime = lab.live_side_layout();
             let own = lab.live.bytes.clone();
@@ -466,6 +475,9 @@ impl Lab {
 
     /// Entry address of `f` on `path` (for the vDSO-based paths that do not move anything).
     fn entry(&self, path: CallPath, f: Func) -> Option<u64> {
+        if self.skipped.iter().any(|(s, _)| *s == f) {
+            return None;
+        }
         let k = Func::ALL.iter().position(|x| *x == f)?;
         let copy = match path {
             CallPath::Syscall | CallPath::Libc => return Some(0),
@@ -550,6 +562,7 @@ impl Lab {
             remap: RemapJob::default(),
             timens: false,
             bench_calls: 0,
+            fallback_probe: false,
         };
         let verdict = match run_in_child(&job) {
             Err(v) => v,
@@ -585,6 +598,42 @@ impl Lab {
         Ok(ns / f64::from(calls.max(1)))
     }
 
+    /// Which way the live vDSO's `clock_gettime` reads the clock here (see `probe`).
+    pub fn clock_path(&self) -> super::probe::ClockPath {
+        match self.entry(CallPath::Direct, Func::ClockGettime) {
+            Some(entry) => self.clock_path_at(entry),
+            None => super::probe::ClockPath::Unknown("the vDSO exports no clock_gettime".into()),
+        }
+    }
+
+    /// The probe of [`Lab::clock_path`] on a `clock_gettime` at `entry` (tests point it at a stand-in
+    /// that always makes the syscall, to show the probe can tell).
+    pub fn clock_path_at(&self, entry: u64) -> super::probe::ClockPath {
+        use super::probe::{ClockPath, PROBE_ERRNO};
+        let mut job = self.job(
+            CallPath::Direct,
+            Func::ClockGettime,
+            libc::CLOCK_MONOTONIC,
+            entry,
+            false,
+            0,
+        );
+        job.fallback_probe = true;
+        match run_in_child(&job) {
+            Ok(recs) => match recs.first().map(|r| r[6]) {
+                Some(0) => ClockPath::Userspace,
+                // The vDSO's fallback returns the raw syscall result, -errno.
+                Some(r) if r == -i64::from(PROBE_ERRNO) => ClockPath::SyscallFallback,
+                r => ClockPath::Unknown(format!("clock_gettime returned {r:?} under the probe")),
+            },
+            Err(Verdict::Error { ret }) if ret < 0 => ClockPath::Unknown(format!(
+                "seccomp filter not installed: {}",
+                std::io::Error::from_raw_os_error(-ret as i32)
+            )),
+            Err(v) => ClockPath::Unknown(format!("the probe child ended with {v}")),
+        }
+    }
+
     /// Can this process create time namespaces? `Err` says why not (not root, no kernel support).
     pub fn timens_supported(&self) -> Result<(), String> {
         let job = Job {
@@ -595,6 +644,7 @@ impl Lab {
             remap: RemapJob::default(),
             timens: true,
             bench_calls: 0,
+            fallback_probe: false,
         };
         match run_in_child(&job) {
             Ok(_) => Ok(()),
@@ -718,6 +768,7 @@ impl Lab {
             },
             timens,
             bench_calls,
+            fallback_probe: false,
         }
     }
 
@@ -745,6 +796,65 @@ impl Lab {
                 .saturating_sub(u64::from(n) * ((2 << 20) + 4096)),
         };
         j
+    }
+}
+
+/// How long the lab waits for the kernel's random generator to be seeded before it skips `getrandom`:
+/// a freshly booted VM without a hardware random source (QEMU TCG, 2 CPUs) takes seconds; longer than a
+/// child's deadline would turn the wait into false TIMED OUT verdicts, shorter would skip needlessly.
+const RANDOM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `Ok` when `getrandom(GRND_NONBLOCK)` succeeds (the generator is seeded), waiting up to `wait` with a
+/// visible message; `Err` says why `getrandom` cannot be judged here (#13 item 13: an unseeded
+/// generator makes the blocking reference syscall outlast the child's deadline).
+fn random_seeded(wait: std::time::Duration) -> Result<(), String> {
+    let t0 = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        let mut b = [0u8; 1];
+        // SAFETY: a raw getrandom syscall into one byte we own; GRND_NONBLOCK never blocks.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_getrandom,
+                b.as_mut_ptr(),
+                1usize,
+                libc::GRND_NONBLOCK,
+            )
+        };
+        if r == 1 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EAGAIN) {
+            return Err(format!("getrandom(GRND_NONBLOCK) failed: {e}"));
+        }
+        if t0.elapsed() >= wait {
+            return Err(format!(
+                "random generator not seeded after {} s (no hardware random source?)",
+                wait.as_secs()
+            ));
+        }
+        if !told {
+            eprintln!(
+                "vdso-lab: waiting up to {} s for the kernel's random generator to be seeded",
+                wait.as_secs()
+            );
+            told = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Why no experiment calls an exported function (aliases of called ones aside).
+fn why_not_exercised(name: &str) -> &'static str {
+    if name.contains("sgx_enter_enclave") {
+        "needs an SGX enclave to enter (and SGX hardware)"
+    } else if name.contains("futex_robust_list") {
+        "acts on a robust futex list in user memory; no experiment for it yet"
+    } else if name.contains("sigreturn") || name.contains("sigtramp") || name.contains("vsyscall") {
+        "a signal-return or syscall stub: entered by the kernel or a libc, not called for a value"
+    } else {
+        "no experiment for it"
     }
 }
 
