@@ -14,7 +14,7 @@ use crate::arch::Arch;
 use crate::fuzzing;
 use crate::image::Image;
 use crate::layout::Role;
-use crate::live::lab::{self, CallPath, Lab, Row as PathRow, STALE_POLICY};
+use crate::live::lab::{self, CallPath, Func, Lab, Row as PathRow, STALE_POLICY};
 use crate::live::probe::ClockPath;
 use crate::live::{self, LiveVdso};
 use crate::verify::Verdict;
@@ -106,11 +106,15 @@ impl Host {
     }
 }
 
-/// How `check` runs. (Today only the corpus is chosen; the lab's own knobs live in the lab.)
+/// How `check` runs.
 #[derive(Debug, Clone, Default)]
 pub struct CheckConfig {
     /// Skip the corpus replay (for callers that replay it themselves).
     pub no_replay: bool,
+    /// Also restore this kernel's image and every same-arch image of `corpus/real` under this preset
+    /// (proxy forced) and report, per entry, what that restore really returns here next to what the
+    /// static plan predicted (`check --policy P`).
+    pub policy: Option<&'static crate::policy::Policy>,
 }
 
 /// Run the main job.
@@ -165,7 +169,7 @@ pub fn run(host: &Host, cfg: &CheckConfig) -> CheckReport {
     let mut lab_ok = true;
     if let Some((l, img)) = &parsed {
         judge_planner(host, l, img, &mut row);
-        lab_ok = judge_lab(host, l, &mut row, &mut paths);
+        lab_ok = judge_lab(host, cfg, l, &mut row, &mut paths);
     }
     let ok = rows.iter().all(|r| r.verdict != CheckVerdict::Fail) && lab_ok;
     CheckReport {
@@ -312,7 +316,13 @@ fn judge_planner(host: &Host, l: &LiveVdso, live_img: &Image, row: &mut RowFn) {
 
 /// The live lab: every path × function × clock, then in a time namespace. Returns whether every path
 /// agreed and the stale path reproduced the seed bug.
-fn judge_lab(host: &Host, l: &LiveVdso, row: &mut RowFn, paths: &mut Vec<PathRow>) -> bool {
+fn judge_lab(
+    host: &Host,
+    cfg: &CheckConfig,
+    l: &LiveVdso,
+    row: &mut RowFn,
+    paths: &mut Vec<PathRow>,
+) -> bool {
     let t0 = std::time::Instant::now();
     let mut lab = match Lab::on(l.clone()) {
         Ok(lab) => lab,
@@ -329,14 +339,25 @@ fn judge_lab(host: &Host, l: &LiveVdso, row: &mut RowFn, paths: &mut Vec<PathRow
             proxied.push(format!("{} = {name}", p.name()));
         }
     }
+    let mut predicted = Vec::new();
+    if let Some(policy) = cfg.policy {
+        predicted = add_preset_images(host, &mut lab, policy, row);
+    }
     let outcomes = lab.run_all();
-    let rows = lab::rows(&outcomes);
+    let mut rows = lab::rows(&outcomes);
+    for r in rows.iter_mut() {
+        if let CallPath::Preset(i) = r.path {
+            r.expected_to_fail = predicted
+                .get(usize::from(i))
+                .is_some_and(|stale: &Vec<Func>| stale.contains(&r.func));
+        }
+    }
     let failed = |r: &&PathRow| {
         !r.expected_to_fail && !r.verdict.agrees() && r.verdict != Verdict::NotExercised
     };
     let bad: Vec<String> = rows
         .iter()
-        .filter(|r| failed(r) && !matches!(r.path, CallPath::ProxiedImage(_)))
+        .filter(|r| failed(r) && !matches!(r.path, CallPath::ProxiedImage(_) | CallPath::Preset(_)))
         .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
         .collect();
     let reproduced = lab::stale_reproduced(&rows);
@@ -408,6 +429,9 @@ fn judge_lab(host: &Host, l: &LiveVdso, row: &mut RowFn, paths: &mut Vec<PathRow
             None => "no stale path on this architecture".into(),
         },
     );
+    if let Some(policy) = cfg.policy {
+        judge_preset_rows(policy, &rows, row);
+    }
     let source = crate::live::probe::clocksource().unwrap_or_else(|| "unknown clocksource".into());
     row(
         "clock source",
@@ -423,6 +447,107 @@ fn judge_lab(host: &Host, l: &LiveVdso, row: &mut RowFn, paths: &mut Vec<PathRow
     paths.extend(rows);
     ok &= judge_timens(&lab, row, paths);
     ok
+}
+
+/// `check --policy P`: this kernel's image and every same-arch real image restored under `policy` with
+/// proxying forced. Returns, per preset path, the functions its plan predicts stale (an entry the
+/// preset does not redirect); images the preset refuses get a row saying why.
+fn add_preset_images(
+    host: &Host,
+    lab: &mut Lab,
+    policy: &crate::policy::Policy,
+    row: &mut RowFn,
+) -> Vec<Vec<Func>> {
+    use crate::plan::FindingKind;
+    let mut sources: Vec<(String, Vec<u8>)> = vec![("this kernel".into(), lab.live.bytes.clone())];
+    sources.extend(host.kernels.iter().flatten().cloned());
+    let (mut predicted, mut added, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, bytes) in &sources {
+        match lab.add_under_policy(name, bytes, policy) {
+            Ok((path, plan)) => {
+                let stale: Vec<Func> = Func::ALL
+                    .into_iter()
+                    .filter(|f| {
+                        plan.findings.iter().any(|x| {
+                            x.kind == FindingKind::StaleEntry
+                                && x.symbol.as_deref().is_some_and(|k| {
+                                    f.symbols().contains(&k.split('@').next().unwrap_or(k))
+                                })
+                        })
+                    })
+                    .collect();
+                added.push(format!("{} = {name}", path.name()));
+                predicted.push(stale);
+            }
+            Err(crate::live::lab::LabError::Plan(why)) if why.contains("architecture") => {}
+            Err(e) => refused.push(format!("{name}: {e}")),
+        }
+    }
+    row(
+        &format!("{} restores", policy.name),
+        CheckVerdict::Note,
+        format!(
+            "proxy forced; {}{}",
+            if added.is_empty() {
+                "none taken".to_string()
+            } else {
+                added.join(", ")
+            },
+            if refused.is_empty() {
+                String::new()
+            } else {
+                format!("; refused: {}", refused.join("; "))
+            }
+        ),
+    );
+    predicted
+}
+
+/// What the preset's restores returned, against what its plans predicted: a wrong answer is a
+/// finding about the preset (`FAIL`); a disagreement between prediction and outcome is named either
+/// way (stale code that happened to agree, or a wrong answer the plan did not predict).
+fn judge_preset_rows(policy: &crate::policy::Policy, rows: &[PathRow], row: &mut RowFn) {
+    let mut wrong = Vec::new();
+    let mut surprises = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| matches!(r.path, CallPath::Preset(_)))
+    {
+        if r.verdict == Verdict::NotExercised {
+            continue;
+        }
+        let bad = !r.verdict.agrees();
+        let what = format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict);
+        match (bad, r.expected_to_fail) {
+            (true, true) => wrong.push(what),
+            (true, false) => {
+                surprises.push(format!("{what} (not predicted: the plan redirects it)"));
+                wrong.push(what);
+            }
+            (false, true) => surprises.push(format!(
+                "{} {}: agrees although stale (its dumped code did not depend on the zeroed data pages here: it reads none, or falls back to the syscall on them, as getrandom does when they say the generator is not ready)",
+                r.path.name(),
+                r.func.name()
+            )),
+            (false, false) => {}
+        }
+    }
+    let mut detail = if wrong.is_empty() {
+        "every entry agrees with the syscalls".to_string()
+    } else {
+        format!("wrong answers: {}", wrong.join("; "))
+    };
+    if !surprises.is_empty() {
+        detail.push_str(&format!(
+            "; prediction vs outcome: {}",
+            surprises.join("; ")
+        ));
+    }
+    row(
+        &format!("{} live", policy.name),
+        CheckVerdict::of(wrong.is_empty()),
+        detail,
+    );
 }
 
 /// The time-namespace half of the lab.

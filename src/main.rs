@@ -30,6 +30,10 @@ enum Cmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also restore this kernel's and the corpus's images under this preset (proxy forced) and
+        /// show what each entry really returns here, next to the plan's prediction.
+        #[arg(long)]
+        policy: Option<String>,
     },
     /// Show what a vDSO image exports: soname, class, machine, hash tables, versions, symbols.
     Inspect {
@@ -107,7 +111,15 @@ fn main() -> ExitCode {
     vdso_lab::live::sigpipe_default();
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Check { corpus, json } => check_cmd(&corpus.unwrap_or_else(default_corpus), json),
+        Cmd::Check {
+            corpus,
+            json,
+            policy,
+        } => check_cmd(
+            &corpus.unwrap_or_else(default_corpus),
+            json,
+            policy.as_deref(),
+        ),
         Cmd::Inspect { file, live, json } => inspect(file.as_deref(), live, json),
         Cmd::Replay { dir } => replay(&dir.unwrap_or_else(default_corpus)),
         Cmd::Repro { scenario } => repro(&scenario),
@@ -189,11 +201,15 @@ fn inspect(file: Option<&Path>, live_flag: bool, as_json: bool) -> Result<bool, 
     Ok(true)
 }
 
-fn check_cmd(corpus: &Path, as_json: bool) -> Result<bool, String> {
+fn check_cmd(corpus: &Path, as_json: bool, policy: Option<&str>) -> Result<bool, String> {
     if !corpus.is_dir() {
         return Err(format!("{}: no such corpus folder", corpus.display()));
     }
-    let r = check::run(&Host::gather(corpus), &CheckConfig::default());
+    let cfg = CheckConfig {
+        policy: policy.map(inputs::policy_named).transpose()?,
+        ..CheckConfig::default()
+    };
+    let r = check::run(&Host::gather(corpus), &cfg);
     if as_json {
         // Through a `Value`, whose maps keep keys sorted: the schema's documented key order.
         json(&serde_json::to_value(&r).map_err(|e| e.to_string())?)?;

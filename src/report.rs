@@ -545,10 +545,13 @@ pub fn check_text(r: &crate::check::CheckReport) -> String {
             "path", "function", "clocks", "samples"
         );
         for p in &r.paths {
-            let note = match (p.expected_to_fail, p.verdict.agrees()) {
-                (false, _) => "",
-                (true, true) => "  (stale entry, expected to fail)",
-                (true, false) => "  (expected: the seed bug)",
+            let preset = matches!(p.path, crate::live::lab::CallPath::Preset(_));
+            let note = match (p.expected_to_fail, p.verdict.agrees(), preset) {
+                (false, _, _) => "",
+                (true, true, false) => "  (stale entry, expected to fail)",
+                (true, false, false) => "  (expected: the seed bug)",
+                (true, true, true) => "  (stale, predicted wrong, but agreed)",
+                (true, false, true) => "  (stale, as the plan predicted)",
             };
             let path = if p.timens {
                 format!("{}+timens", p.path.name())

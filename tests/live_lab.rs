@@ -132,7 +132,13 @@ fn check_runs_as_a_library_call() {
         vdso_lab::require::skip("live", "this process has no readable vDSO");
         return;
     }
-    let r = run(&host, &CheckConfig { no_replay: true });
+    let r = run(
+        &host,
+        &CheckConfig {
+            no_replay: true,
+            ..CheckConfig::default()
+        },
+    );
     assert!(r.ok, "{}", vdso_lab::report::check_text(&r));
     assert!(
         r.row("corpus vdso_parse").is_none(),
@@ -242,5 +248,62 @@ fn the_clock_path_probe_tells_userspace_from_the_syscall_fallback() {
         assert_eq!(here, ClockPath::Userspace);
     } else {
         assert_ne!(here, ClockPath::Unknown(String::new()));
+    }
+}
+
+/// `check --policy P` (#13 item 15): each preset's restore, run live with proxy forced, returns wrong
+/// answers exactly where its plan leaves an entry stale and the stale code reads the zeroed data pages;
+/// `strict`'s returns none. On this kernel criu-4.1 leaves `__vdso_clock_getres` stale, and its copy
+/// returns a resolution of 0 ns.
+#[test]
+fn check_policy_runs_a_presets_restore_live() {
+    use vdso_lab::check::{run, CheckConfig, CheckVerdict, Host};
+    let Some(lab) = lab() else { return };
+    if !lab.paths().contains(&CallPath::Proxied) {
+        vdso_lab::require::skip("live", "trampolines are not modelled on this architecture");
+        return;
+    }
+    let host = Host::gather(&vdso_lab::corpus::root());
+    for p in [&vdso_lab::policy::STRICT, &vdso_lab::policy::CRIU_4_1] {
+        let r = run(
+            &host,
+            &CheckConfig {
+                no_replay: true,
+                policy: Some(p),
+            },
+        );
+        let live = r.row(&format!("{} live", p.name)).unwrap();
+        assert!(
+            !live.detail.contains("not predicted"),
+            "{}: {}",
+            p.name,
+            live.detail
+        );
+        let preset_rows: Vec<_> = r
+            .paths
+            .iter()
+            .filter(|x| matches!(x.path, CallPath::Preset(_)))
+            .collect();
+        assert!(!preset_rows.is_empty(), "{}: no preset path ran", p.name);
+        let wrong = preset_rows
+            .iter()
+            .filter(|x| !x.verdict.agrees() && x.verdict != Verdict::NotExercised)
+            .count();
+        if p.name == "strict" {
+            assert_eq!(wrong, 0, "{}", live.detail);
+            assert_eq!(live.verdict, CheckVerdict::Ok);
+        } else if lab.arch == Some(vdso_lab::arch::Arch::X86_64)
+            && preset_rows
+                .iter()
+                .any(|x| x.func == Func::ClockGetres && x.expected_to_fail)
+        {
+            assert!(
+                preset_rows.iter().any(|x| x.func == Func::ClockGetres
+                    && matches!(x.verdict, Verdict::Mismatch { got: 0, .. })),
+                "{}",
+                live.detail
+            );
+            assert_eq!(live.verdict, CheckVerdict::Fail);
+        }
     }
 }

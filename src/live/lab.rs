@@ -45,6 +45,9 @@ pub enum CallPath {
     Stale,
     /// Another kernel's image proxied onto this one (the n-th added with [`Lab::add_dumped`]).
     ProxiedImage(u8),
+    /// An image restored onto this kernel under a preset, proxy forced (the n-th added with
+    /// [`Lab::add_under_policy`]): what that restorer's restore really returns here.
+    Preset(u8),
 }
 
 impl CallPath {
@@ -58,6 +61,7 @@ impl CallPath {
             CallPath::Chained => "chained".into(),
             CallPath::Stale => "stale".into(),
             CallPath::ProxiedImage(n) => format!("proxied-image#{n}"),
+            CallPath::Preset(n) => format!("preset#{n}"),
         }
     }
 }
@@ -95,7 +99,7 @@ impl Func {
         }
     }
     /// The symbol names the function is exported as (x86 and the generic vDSO, then arm64/ppc/s390).
-    fn symbols(self) -> [&'static str; 2] {
+    pub fn symbols(self) -> [&'static str; 2] {
         match self {
             Func::ClockGettime => ["__vdso_clock_gettime", "__kernel_clock_gettime"],
             Func::Gettimeofday => ["__vdso_gettimeofday", "__kernel_gettimeofday"],
@@ -253,6 +257,8 @@ pub struct Lab {
     pub skipped: Vec<(Func, String)>,
     /// Other kernels' images proxied onto this one ([`Lab::add_dumped`]).
     images: Vec<(String, Copy)>,
+    /// Images restored under a preset ([`Lab::add_under_policy`]).
+    presets: Vec<(String, Copy)>,
     proxied: Option<Copy>,
     chained: Option<(Copy, Copy)>,
     stale: Option<Copy>,
@@ -341,6 +347,7 @@ impl Lab {
             not_exercised: others,
             skipped: Vec::new(),
             images: Vec::new(),
+            presets: Vec::new(),
             proxied: None,
             chained: None,
             stale: None,
@@ -413,7 +420,11 @@ impl Lab {
             policy,
         );
         if p.decision == Decision::Refused {
-            return Err(LabError::Plan(format!("{what}: the plan was refused")));
+            let why: Vec<String> = p.findings.iter().map(|f| f.detail.clone()).collect();
+            return Err(LabError::Plan(format!(
+                "{what}: the plan was refused ({})",
+                why.join("; ")
+            )));
         }
         let mut bytes = dumped.to_vec();
         crate::plan::apply(&p, &mut bytes);
@@ -453,6 +464,7 @@ impl Lab {
             v.push(CallPath::Stale);
         }
         v.extend((0..self.images.len()).map(|i| CallPath::ProxiedImage(i as u8)));
+        v.extend((0..self.presets.len()).map(|i| CallPath::Preset(i as u8)));
         v
     }
 
@@ -488,6 +500,7 @@ impl Lab {
             CallPath::Chained => &self.chained.as_ref()?.0,
             CallPath::Stale => self.stale.as_ref()?,
             CallPath::ProxiedImage(i) => &self.images.get(usize::from(i))?.1,
+            CallPath::Preset(i) => &self.presets.get(usize::from(i))?.1,
         };
         Some(copy.base + copy.entries[k]?)
     }
@@ -524,6 +537,46 @@ impl Lab {
             .map_err(|_| LabError::Plan("too many dumped images".into()))?;
         self.images.push((name.to_string(), c));
         Ok(CallPath::ProxiedImage(i))
+    }
+
+    /// Restore `bytes` (this kernel's image, or another kernel's of the same architecture) onto this
+    /// kernel under `policy` with proxying forced — as CRIU's fault injection `CRIU_FAULT=127` forces it,
+    /// since an identical image would otherwise be remapped and test nothing — and return the path that
+    /// calls through it, with the plan (its findings are the static prediction: which entries stay
+    /// stale). Entries the preset does not know keep the dumped code over zero-filled data pages. `Err`
+    /// when the preset refuses (e.g. a CRIU before 4.1 on a kernel with `[vvar_vclock]`).
+    pub fn add_under_policy(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        policy: &Policy,
+    ) -> Result<(CallPath, Plan), LabError> {
+        let img = Image::parse(bytes).map_err(LabError::Parse)?;
+        if Arch::of(&img) != self.arch || !self.arch.is_some_and(|a| a.modelled()) {
+            return Err(LabError::Plan(format!(
+                "{name}: not this machine's architecture"
+            )));
+        }
+        let forced = Policy {
+            remap: crate::policy::RemapRule::Never,
+            ..*policy
+        };
+        let runtime = self.live_side_layout();
+        let c = self.copy_onto(
+            bytes,
+            &runtime,
+            &forced,
+            &format!("{} from {name}", policy.name),
+        )?;
+        let i = u8::try_from(self.presets.len())
+            .map_err(|_| LabError::Plan("too many preset images".into()))?;
+        self.presets.push((name.to_string(), c));
+        let plan = self
+            .plans
+            .last()
+            .map(|(_, p)| p.clone())
+            .ok_or_else(|| LabError::Plan("no plan recorded".into()))?;
+        Ok((CallPath::Preset(i), plan))
     }
 
     /// Run one experiment in a forked child and judge it.
@@ -714,10 +767,15 @@ impl Lab {
         o
     }
 
-    /// Every path but `stale` × every function × clock, inside a time namespace.
+    /// Every path but `stale` and the presets × every function × clock, inside a time namespace.
     pub fn run_timens_all(&self) -> Vec<Outcome> {
         let mut out = Vec::new();
-        for path in self.paths().into_iter().filter(|p| *p != CallPath::Stale) {
+        // Stale and preset paths leave entries unredirected on purpose; they are judged plain only.
+        for path in self
+            .paths()
+            .into_iter()
+            .filter(|p| !matches!(p, CallPath::Stale | CallPath::Preset(_)))
+        {
             for f in Func::ALL {
                 if f.takes_clock() {
                     for &(c, _) in &self.clocks {
