@@ -141,7 +141,7 @@ const CHILD_TIMEOUT_MS: i32 = 2000;
 
 /// One experiment's result.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Outcome {
+pub struct Experiment {
     pub path: CallPath,
     pub func: Func,
     /// The clock id for clock functions.
@@ -230,9 +230,9 @@ impl Drop for Area {
     }
 }
 
-/// A dumped copy of the live image placed in its own area: zero pages where its data pages were, the
+/// A dumped image restored into the lab's own area: zero pages where its data pages were, the
 /// (patched) code after them.
-struct Copy {
+struct Restored {
     /// Owns the mapping (unmapped on drop).
     _area: Area,
     /// Entry offsets per function in the copied image.
@@ -256,12 +256,12 @@ pub struct Lab {
     /// random generator is not seeded: the reference syscall would block, and no path is to blame).
     pub skipped: Vec<(Func, String)>,
     /// Other kernels' images proxied onto this one ([`Lab::add_dumped`]).
-    images: Vec<(String, Copy)>,
+    images: Vec<(String, Restored)>,
     /// Images restored under a preset ([`Lab::add_under_policy`]).
-    presets: Vec<(String, Copy)>,
-    proxied: Option<Copy>,
-    chained: Option<(Copy, Copy)>,
-    stale: Option<Copy>,
+    presets: Vec<(String, Restored)>,
+    proxied: Option<Restored>,
+    chained: Option<(Restored, Restored)>,
+    stale: Option<Restored>,
     /// The plans that built the copies (for reports).
     pub plans: Vec<(String, Plan)>,
     clocks: Vec<(i32, Nanos)>,
@@ -384,7 +384,7 @@ impl Lab {
         runtime: &Layout,
         policy: &Policy,
         what: &str,
-    ) -> Result<Copy, LabError> {
+    ) -> Result<Restored, LabError> {
         let movable: Vec<Mapping> = self.live.layout.movable().copied().collect();
         let (Some(first), Some(vdso)) = (movable.first(), self.live.layout.get(Role::Vdso)) else {
             return Err(LabError::Plan("no [vdso] in /proc/self/maps".into()));
@@ -433,7 +433,7 @@ impl Lab {
         area.protect(0, code_at, libc::PROT_READ)?;
         area.protect(code_at, bytes.len(), libc::PROT_READ | libc::PROT_EXEC)?;
         self.plans.push((what.to_string(), p));
-        Ok(Copy {
+        Ok(Restored {
             _area: area,
             base,
             layout,
@@ -469,7 +469,7 @@ impl Lab {
     }
 
     /// Run every path × function × clock.
-    pub fn run_all(&self) -> Vec<Outcome> {
+    pub fn run_all(&self) -> Vec<Experiment> {
         let mut out = Vec::new();
         for path in self.paths() {
             for f in Func::ALL {
@@ -580,8 +580,8 @@ impl Lab {
     }
 
     /// Run one experiment in a forked child and judge it.
-    pub fn run(&self, path: CallPath, f: Func, clock: Option<i32>) -> Outcome {
-        let outcome = |verdict, samples| Outcome {
+    pub fn run(&self, path: CallPath, f: Func, clock: Option<i32>) -> Experiment {
+        let outcome = |verdict, samples| Experiment {
             path,
             func: f,
             clock,
@@ -606,7 +606,7 @@ impl Lab {
 
     /// Run `f` by calling `entry` directly in a child (an arbitrary address: tests use it to show that a
     /// path that crashes becomes a verdict and the runner goes on).
-    pub fn run_entry(&self, entry: u64, f: Func, clock: Option<i32>) -> Outcome {
+    pub fn run_entry(&self, entry: u64, f: Func, clock: Option<i32>) -> Experiment {
         let job = Job {
             path: CallPath::Direct,
             func: f,
@@ -621,7 +621,7 @@ impl Lab {
             Err(v) => v,
             Ok(recs) => judge_raw(f, &recs, 1),
         };
-        Outcome {
+        Experiment {
             path: CallPath::Direct,
             func: f,
             clock,
@@ -711,8 +711,8 @@ impl Lab {
 
     /// Run one experiment inside a new time namespace: the path must agree with the syscall made in
     /// the same namespace, and that syscall must show the namespace's offset against the host clock.
-    pub fn run_timens(&self, path: CallPath, f: Func, clock: Option<i32>) -> Outcome {
-        let mut o = Outcome {
+    pub fn run_timens(&self, path: CallPath, f: Func, clock: Option<i32>) -> Experiment {
+        let mut o = Experiment {
             path,
             func: f,
             clock,
@@ -768,7 +768,7 @@ impl Lab {
     }
 
     /// Every path but `stale` and the presets × every function × clock, inside a time namespace.
-    pub fn run_timens_all(&self) -> Vec<Outcome> {
+    pub fn run_timens_all(&self) -> Vec<Experiment> {
         let mut out = Vec::new();
         // Stale and preset paths leave entries unredirected on purpose; they are judged plain only.
         for path in self
@@ -1057,7 +1057,7 @@ pub struct Row {
 }
 
 /// Fold outcomes into path × function rows, in run order.
-pub fn rows(outcomes: &[Outcome]) -> Vec<Row> {
+pub fn rows(outcomes: &[Experiment]) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     for o in outcomes {
         match rows
