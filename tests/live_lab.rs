@@ -307,3 +307,39 @@ fn check_policy_runs_a_presets_restore_live() {
         }
     }
 }
+
+/// A stand-in for a trampoline that jumps to itself (`e9 fb ff ff ff`): it never returns.
+extern "C" fn spins_forever(_: libc::clockid_t, _: *mut libc::timespec) -> libc::c_int {
+    #[allow(clippy::empty_loop)]
+    loop {
+        std::hint::spin_loop();
+    }
+}
+
+/// `LabConfig`: the sample count is honoured, and a path that never returns becomes `TIMED OUT` at the
+/// configured deadline while the runner goes on.
+#[test]
+fn lab_config_samples_and_deadline() {
+    use vdso_lab::live::lab::LabConfig;
+    let Ok(Some(live)) = vdso_lab::live::read() else {
+        vdso_lab::require::skip("live", "this process has no vDSO");
+        return;
+    };
+    let cfg = LabConfig {
+        samples: 3,
+        child_timeout: std::time::Duration::from_millis(300),
+        ..LabConfig::default()
+    };
+    let lab = Lab::with(live, cfg).unwrap();
+    let o = lab.run(CallPath::Direct, Func::Time, None);
+    assert!(o.verdict.agrees(), "{}", o.verdict);
+    assert_eq!(o.samples, 3);
+    let hung = lab.run_entry(
+        spins_forever as *const () as usize as u64,
+        Func::ClockGettime,
+        Some(libc::CLOCK_MONOTONIC),
+    );
+    assert_eq!(hung.verdict, Verdict::TimedOut);
+    let again = lab.run(CallPath::Direct, Func::Time, None);
+    assert!(again.verdict.agrees(), "{}", again.verdict);
+}

@@ -20,7 +20,7 @@
 //! array to a pipe and `_exit`. That keeps them correct when the parent is multi-threaded (`cargo test`).
 
 use super::remap::RemapJob;
-use super::sample::{child_main, decode, ts_now, Job, Rec, Report, SAMPLES};
+use super::sample::{child_main, decode, ts_now, Job, Rec, Report, MAX_SAMPLES};
 use super::timens::{child_timens, offset_of, own_offsets, timens_offset};
 use super::LiveVdso;
 use crate::arch::Arch;
@@ -135,9 +135,32 @@ pub fn clock_name(id: i32) -> &'static str {
     }
 }
 
-/// How long a child may run before it is killed: generous next to the microseconds an experiment
-/// takes, short enough that a hung path costs little.
-const CHILD_TIMEOUT_MS: i32 = 2000;
+/// How the lab runs its experiments.
+#[derive(Debug, Clone, Copy)]
+pub struct LabConfig {
+    /// Samples per experiment, 1..=[`MAX_SAMPLES`](super::sample::MAX_SAMPLES). 8: enough to see a
+    /// clock go backwards or drift out of its bracket, cheap enough for ~500 experiments in 0.3 s.
+    pub samples: u8,
+    /// How long one experiment's child may run before it is killed: generous next to the microseconds
+    /// an experiment takes, short enough that a hung path costs little.
+    pub child_timeout: std::time::Duration,
+    /// How long to wait for the kernel's random generator to be seeded before skipping `getrandom`: a
+    /// freshly booted VM without a hardware random source (QEMU TCG, 2 CPUs) takes seconds.
+    pub random_wait: std::time::Duration,
+    /// The policy whose plans build the `proxied` and `chained` copies and proxy other kernels' images.
+    pub copy_policy: &'static Policy,
+}
+
+impl Default for LabConfig {
+    fn default() -> LabConfig {
+        LabConfig {
+            samples: 8,
+            child_timeout: std::time::Duration::from_secs(2),
+            random_wait: std::time::Duration::from_secs(5),
+            copy_policy: &STRICT_PROXY,
+        }
+    }
+}
 
 /// One experiment's result.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -267,6 +290,7 @@ pub struct Lab {
     clocks: Vec<(i32, Nanos)>,
     /// The offsets of the time namespace this process runs in (monotonic, boottime), in ns.
     own_timens: (Nanos, Nanos),
+    cfg: LabConfig,
 }
 
 /// The x86 entry list of CRIU v3.19 without `__vdso_time`: on x86-64 that leaves `time()` stale the way
@@ -312,6 +336,11 @@ impl Lab {
 
     /// Prepare the lab on `live`, this process's vDSO as [`super::read`] returned it.
     pub fn on(live: LiveVdso) -> Result<Lab, LabError> {
+        Lab::with(live, LabConfig::default())
+    }
+
+    /// [`Lab::on`] with a configuration.
+    pub fn with(live: LiveVdso, cfg: LabConfig) -> Result<Lab, LabError> {
         let (arch, entries, others) = {
             let img = Image::parse(&live.bytes).map_err(LabError::Parse)?;
             let known: Vec<&str> = Func::ALL.iter().flat_map(|f| f.symbols()).collect();
@@ -354,17 +383,18 @@ impl Lab {
             plans: Vec::new(),
             clocks,
             own_timens: own_offsets(),
+            cfg,
         };
         // The syscall and libc paths call getrandom whatever the vDSO exports: probe always.
-        if let Err(why) = random_seeded(RANDOM_WAIT) {
+        if let Err(why) = random_seeded(lab.cfg.random_wait) {
             lab.skipped.push((Func::Getrandom, why));
         }
         if arch.is_some_and(|a| a.modelled()) {
             let runtime = lab.live_side_layout();
             let own = lab.live.bytes.clone();
-            lab.proxied = Some(lab.copy_onto(&own, &runtime, &STRICT_PROXY, "proxied")?);
-            let b = lab.copy_onto(&own, &runtime, &STRICT_PROXY, "chained: B -> live")?;
-            let a = lab.copy_onto(&own, &b.layout, &STRICT_PROXY, "chained: A -> B")?;
+            lab.proxied = Some(lab.copy_onto(&own, &runtime, lab.cfg.copy_policy, "proxied")?);
+            let b = lab.copy_onto(&own, &runtime, lab.cfg.copy_policy, "chained: B -> live")?;
+            let a = lab.copy_onto(&own, &b.layout, lab.cfg.copy_policy, "chained: A -> B")?;
             lab.chained = Some((a, b));
             lab.stale = Some(lab.copy_onto(&own, &runtime, &STALE_POLICY, "stale")?);
         }
@@ -505,6 +535,10 @@ impl Lab {
         Some(copy.base + copy.entries[k]?)
     }
 
+    fn timeout_ms(&self) -> i32 {
+        i32::try_from(self.cfg.child_timeout.as_millis()).unwrap_or(i32::MAX)
+    }
+
     /// Forget every image added with [`Lab::add_dumped`] (their mappings are unmapped).
     pub fn drop_dumped(&mut self) {
         self.images.clear();
@@ -530,7 +564,7 @@ impl Lab {
         let c = self.copy_onto(
             bytes,
             &runtime,
-            &STRICT_PROXY,
+            self.cfg.copy_policy,
             &format!("proxied from {name}"),
         )?;
         let i = u8::try_from(self.images.len())
@@ -616,6 +650,8 @@ impl Lab {
             timens: false,
             bench_calls: 0,
             fallback_probe: false,
+            samples: self.cfg.samples,
+            timeout_ms: self.timeout_ms(),
         };
         let verdict = match run_in_child(&job) {
             Err(v) => v,
@@ -627,7 +663,7 @@ impl Lab {
             clock,
             timens: false,
             verdict,
-            samples: SAMPLES,
+            samples: usize::from(job.samples),
         }
     }
 
@@ -698,6 +734,8 @@ impl Lab {
             timens: true,
             bench_calls: 0,
             fallback_probe: false,
+            samples: self.cfg.samples,
+            timeout_ms: self.timeout_ms(),
         };
         match run_in_child(&job) {
             Ok(_) => Ok(()),
@@ -827,6 +865,8 @@ impl Lab {
             timens,
             bench_calls,
             fallback_probe: false,
+            samples: self.cfg.samples,
+            timeout_ms: self.timeout_ms(),
         }
     }
 
@@ -856,11 +896,6 @@ impl Lab {
         j
     }
 }
-
-/// How long the lab waits for the kernel's random generator to be seeded before it skips `getrandom`:
-/// a freshly booted VM without a hardware random source (QEMU TCG, 2 CPUs) takes seconds; longer than a
-/// child's deadline would turn the wait into false TIMED OUT verdicts, shorter would skip needlessly.
-const RANDOM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `Ok` when `getrandom(GRND_NONBLOCK)` succeeds (the generator is seeded), waiting up to `wait` with a
 /// visible message; `Err` says why `getrandom` cannot be judged here (#13 item 13: an unseeded
@@ -976,7 +1011,7 @@ fn run_in_child(job: &Job) -> Result<Vec<Rec>, Verdict> {
     let mut report = Report {
         status: 0,
         n: 0,
-        recs: [[0; 9]; SAMPLES],
+        recs: [[0; 9]; MAX_SAMPLES],
     };
     let size = std::mem::size_of::<Report>();
     let mut got = 0usize;
@@ -988,7 +1023,7 @@ fn run_in_child(job: &Job) -> Result<Vec<Rec>, Verdict> {
             revents: 0,
         };
         // SAFETY: poll on one descriptor we own.
-        let r = unsafe { libc::poll(&mut pfd, 1, CHILD_TIMEOUT_MS) };
+        let r = unsafe { libc::poll(&mut pfd, 1, job.timeout_ms) };
         if r == 0 {
             timed_out = true;
             break;
@@ -1037,7 +1072,7 @@ fn run_in_child(job: &Job) -> Result<Vec<Rec>, Verdict> {
             },
         });
     }
-    let n = (report.n.max(0) as usize).min(SAMPLES);
+    let n = (report.n.max(0) as usize).min(MAX_SAMPLES);
     Ok(report.recs[..n].to_vec())
 }
 

@@ -10,8 +10,8 @@ use super::lab::{CallPath, Func};
 use super::remap::{remap_all, RemapJob};
 use crate::verify::{Nanos, Record, Sample, NS_PER_SEC};
 
-/// Samples per experiment.
-pub(super) const SAMPLES: usize = 8;
+/// The most samples one experiment reports (the report is fixed-size: children must not allocate).
+pub const MAX_SAMPLES: usize = 32;
 
 /// One experiment as the child sees it.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +23,10 @@ pub(super) struct Job {
     pub(super) remap: RemapJob,
     /// Run in a new time namespace (see `timens::TIMENS_OFFSETS`).
     pub(super) timens: bool,
+    /// Samples to take (1..=[`MAX_SAMPLES`]).
+    pub(super) samples: u8,
+    /// The deadline of the child running this job.
+    pub(super) timeout_ms: i32,
     /// Instead of samples: time this many calls (latency benchmark).
     pub(super) bench_calls: u32,
     /// Instead of samples: call `clock_gettime(CLOCK_MONOTONIC)` once with the syscall denied
@@ -42,7 +46,7 @@ pub(super) type Rec = [i64; 9];
 pub(super) struct Report {
     pub(super) status: i64,
     pub(super) n: i64,
-    pub(super) recs: [Rec; SAMPLES],
+    pub(super) recs: [Rec; MAX_SAMPLES],
 }
 
 type ClockFn = extern "C" fn(libc::clockid_t, *mut libc::timespec) -> libc::c_int;
@@ -61,7 +65,7 @@ pub(super) unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
     let mut report = Report {
         status: 0,
         n: 0,
-        recs: [[0; 9]; SAMPLES],
+        recs: [[0; 9]; MAX_SAMPLES],
     };
     let mut entry = job.entry;
     if let CallPath::Remapped(_) = job.path {
@@ -104,7 +108,7 @@ pub(super) unsafe fn child_main(job: &Job, fd: libc::c_int) -> ! {
         report.recs[0] = [t0.tv_sec, t0.tv_nsec, t1.tv_sec, t1.tv_nsec, 0, 0, 0, 0, 0];
         report.n = 1;
     } else if report.status == 0 {
-        for k in 0..SAMPLES {
+        for k in 0..usize::from(job.samples).clamp(1, MAX_SAMPLES) {
             // SAFETY: `entry` is the function's address on this path (see the function's contract).
             report.recs[k] = unsafe { sample(job, entry) };
             report.n += 1;

@@ -1,7 +1,7 @@
 //! Time namespaces: the offsets an experiment's namespace gets, and the child that creates it
 //! (`unshare(CLONE_NEWTIME)` applies to the caller's future children, so it forks the experiment into it).
 
-use super::sample::{child_main, errno, Job, Report, SAMPLES};
+use super::sample::{child_main, errno, Job, Report, MAX_SAMPLES};
 use crate::verify::{Nanos, NS_PER_SEC};
 
 /// The offsets the time-namespace scenario writes to `/proc/self/timens_offsets` (`<clockid> <sec>
@@ -64,7 +64,7 @@ pub(super) unsafe fn child_timens(job: &Job, fd: libc::c_int) -> ! {
         let report = Report {
             status: -i64::from(e),
             n: 0,
-            recs: [[0; 9]; SAMPLES],
+            recs: [[0; 9]; MAX_SAMPLES],
         };
         // SAFETY: writing our own plain-integer struct to the pipe, then exiting.
         unsafe {
