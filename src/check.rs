@@ -70,6 +70,8 @@ pub struct CheckReport {
     pub ok: bool,
     /// The live lab's path × function rows (plain, then in a time namespace).
     pub paths: Vec<PathRow>,
+    /// `--policy`: each image restored under the preset (path `preset#n`) or refused by it.
+    pub presets: Vec<PresetSource>,
     pub schema: &'static str,
 }
 
@@ -77,6 +79,19 @@ impl CheckReport {
     pub fn row(&self, what: &str) -> Option<&CheckRow> {
         self.checks.iter().find(|r| r.what == what)
     }
+}
+
+/// One image `check --policy P` restored under P (or P refused).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PresetSource {
+    /// `this kernel`, or the image's name.
+    pub source: String,
+    /// The `preset#n` path that calls through it; `None` when refused.
+    pub path: Option<u8>,
+    /// Why P refused it.
+    pub refused: Option<String>,
+    /// The functions P's plan leaves stale (the static prediction).
+    pub predicted_stale: Vec<Func>,
 }
 
 /// What `check` runs against, gathered once.
@@ -166,16 +181,18 @@ pub fn run(host: &Host, cfg: &CheckConfig) -> CheckReport {
         }
     }
     let mut paths = Vec::new();
+    let mut presets = Vec::new();
     let mut lab_ok = true;
     if let Some((l, img)) = &parsed {
         judge_planner(host, l, img, &mut row);
-        lab_ok = judge_lab(host, cfg, l, &mut row, &mut paths);
+        lab_ok = judge_lab(host, cfg, l, &mut row, &mut paths, &mut presets);
     }
     let ok = rows.iter().all(|r| r.verdict != CheckVerdict::Fail) && lab_ok;
     CheckReport {
         checks: rows,
         ok,
         paths,
+        presets,
         schema: "vdso-lab.check.v1",
     }
 }
@@ -322,6 +339,7 @@ fn judge_lab(
     l: &LiveVdso,
     row: &mut RowFn,
     paths: &mut Vec<PathRow>,
+    presets: &mut Vec<PresetSource>,
 ) -> bool {
     let t0 = std::time::Instant::now();
     let mut lab = match Lab::on(l.clone()) {
@@ -339,17 +357,17 @@ fn judge_lab(
             proxied.push(format!("{} = {name}", p.name()));
         }
     }
-    let mut predicted = Vec::new();
     if let Some(policy) = cfg.policy {
-        predicted = add_preset_images(host, &mut lab, policy, row);
+        *presets = add_preset_images(host, &mut lab, policy, row);
     }
     let outcomes = lab.run_all();
     let mut rows = lab::rows(&outcomes);
     for r in rows.iter_mut() {
         if let CallPath::Preset(i) = r.path {
-            r.expected_to_fail = predicted
-                .get(usize::from(i))
-                .is_some_and(|stale: &Vec<Func>| stale.contains(&r.func));
+            r.expected_to_fail = presets
+                .iter()
+                .find(|p| p.path == Some(i))
+                .is_some_and(|p| p.predicted_stale.contains(&r.func));
         }
     }
     let failed = |r: &&PathRow| {
@@ -457,11 +475,11 @@ fn add_preset_images(
     lab: &mut Lab,
     policy: &crate::policy::Policy,
     row: &mut RowFn,
-) -> Vec<Vec<Func>> {
+) -> Vec<PresetSource> {
     use crate::plan::FindingKind;
     let mut sources: Vec<(String, Vec<u8>)> = vec![("this kernel".into(), lab.live.bytes.clone())];
     sources.extend(host.kernels.iter().flatten().cloned());
-    let (mut predicted, mut added, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut out, mut added, mut refused) = (Vec::new(), Vec::new(), Vec::new());
     for (name, bytes) in &sources {
         match lab.add_under_policy(name, bytes, policy) {
             Ok((path, plan)) => {
@@ -477,10 +495,26 @@ fn add_preset_images(
                     })
                     .collect();
                 added.push(format!("{} = {name}", path.name()));
-                predicted.push(stale);
+                out.push(PresetSource {
+                    source: name.clone(),
+                    path: match path {
+                        CallPath::Preset(i) => Some(i),
+                        _ => None,
+                    },
+                    refused: None,
+                    predicted_stale: stale,
+                });
             }
             Err(crate::live::lab::LabError::Plan(why)) if why.contains("architecture") => {}
-            Err(e) => refused.push(format!("{name}: {e}")),
+            Err(e) => {
+                refused.push(format!("{name}: {e}"));
+                out.push(PresetSource {
+                    source: name.clone(),
+                    path: None,
+                    refused: Some(e.to_string()),
+                    predicted_stale: Vec::new(),
+                });
+            }
         }
     }
     row(
@@ -500,7 +534,7 @@ fn add_preset_images(
             }
         ),
     );
-    predicted
+    out
 }
 
 /// What the preset's restores returned, against what its plans predicted: a wrong answer is a

@@ -263,6 +263,18 @@ fn is_kernel_path(p: &str) -> bool {
 
 /// A Debian package: the ar member `data.tar[.gz|.xz|.zst|.bz2]`, its kernel files.
 fn deb(bytes: &[u8], from: &str, out: &mut Vec<Found>) -> Result<(), String> {
+    deb_kernel_files(bytes, from, |path, k| {
+        kernel(&k, &format!("{from}:{path}"), out)
+    })
+}
+
+/// Every kernel file (`vmlinu*`, `Image*`, `zImage`) in a Debian package's data.tar, with its path:
+/// `visit(path, bytes)`. Shared by `extract` and `kernels` (which boots them).
+pub fn deb_kernel_files(
+    bytes: &[u8],
+    from: &str,
+    mut visit: impl FnMut(&str, Vec<u8>),
+) -> Result<(), String> {
     let mut ar = ar::Archive::new(bytes);
     while let Some(entry) = ar.next_entry() {
         let mut entry = entry.map_err(|e| format!("{from}: bad ar archive: {e}"))?;
@@ -298,7 +310,7 @@ fn deb(bytes: &[u8], from: &str, out: &mut Vec<Found>) -> Result<(), String> {
             let Some(k) = read_capped(&mut e, MAX_PAYLOAD) else {
                 continue;
             };
-            kernel(&k, &format!("{from}:{path}"), out);
+            visit(&path, k);
         }
         return Ok(());
     }
@@ -360,4 +372,38 @@ pub fn extract(bytes: &[u8], from: &str) -> Result<Vec<Found>, String> {
         }
     }
     Ok(out)
+}
+
+/// `extract PATH... -o DIR`: every image found in each file written to `out` as `<name>`; `say` gets one
+/// line per image (or per file without one). Returns how many images were written.
+pub fn extract_to(
+    paths: &[std::path::PathBuf],
+    out: &std::path::Path,
+    mut say: impl FnMut(String),
+) -> Result<usize, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut total = 0;
+    for p in paths {
+        let shown = p.display().to_string();
+        let bytes = crate::inputs::read_bounded(p, crate::inputs::MAX_KERNEL_FILE)?;
+        let found = extract(&bytes, &shown)?;
+        if found.is_empty() {
+            say(format!("{shown}: no vDSO image found"));
+        }
+        for f in found {
+            let dest = out.join(&f.name);
+            std::fs::write(&dest, &f.bytes)
+                .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+            say(format!(
+                "{} ({} bytes, {}, release {}) from {}",
+                dest.display(),
+                f.bytes.len(),
+                f.arch.map_or("unknown arch", |a| a.name()),
+                f.release.as_deref().unwrap_or("unknown"),
+                f.from
+            ));
+            total += 1;
+        }
+    }
+    Ok(total)
 }

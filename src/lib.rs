@@ -29,6 +29,7 @@ pub mod corpus;
 pub mod extract;
 pub mod fuzzing;
 pub mod inputs;
+pub mod kernels;
 pub mod live;
 pub mod matrix;
 pub mod report;

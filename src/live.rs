@@ -32,6 +32,7 @@
 
 #![allow(unsafe_code)]
 
+pub mod init;
 pub mod lab;
 pub mod probe;
 mod remap;

@@ -90,6 +90,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Boot real kernels under QEMU with the lab as /init: check on each, then live vDSOs dumped on one
+    /// kernel restored and called on another under strict and the CRIU presets.
+    Kernels(vdso_lab::kernels::KernelsArgs),
     /// Plan every ordered pair of same-architecture images found in DIRs (checkpoint kernel x restore
     /// kernel; `live` adds this kernel's vDSO) and show the outcomes as a grid per architecture.
     Matrix {
@@ -108,6 +111,10 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // Inside a VM booted by `kernels`, this binary is the initramfs's /init, started with no arguments.
+    if vdso_lab::live::init::is_pid1() && std::env::args().count() <= 1 {
+        vdso_lab::kernels::guest_main();
+    }
     vdso_lab::live::sigpipe_default();
     let cli = Cli::parse();
     let result = match cli.cmd {
@@ -148,6 +155,7 @@ fn main() -> ExitCode {
             },
             json,
         ),
+        Cmd::Kernels(args) => kernels_cmd(&args),
         Cmd::Matrix {
             dirs,
             policy,
@@ -272,29 +280,16 @@ fn repro(scenario: &str) -> Result<bool, String> {
 }
 
 fn extract_cmd(paths: &[PathBuf], out: &Path) -> Result<bool, String> {
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut total = 0;
-    for p in paths {
-        let shown = p.display().to_string();
-        let bytes = inputs::read_bounded(p, inputs::MAX_KERNEL_FILE)?;
-        let found = vdso_lab::extract::extract(&bytes, &shown)?;
-        if found.is_empty() {
-            println!("{shown}: no vDSO image found");
-        }
-        for f in found {
-            let dest = out.join(&f.name);
-            std::fs::write(&dest, &f.bytes)
-                .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
-            println!(
-                "{} ({} bytes, {}, release {}) from {}",
-                dest.display(),
-                f.bytes.len(),
-                f.arch.map_or("unknown arch", |a| a.name()),
-                f.release.as_deref().unwrap_or("unknown"),
-                f.from
-            );
-            total += 1;
-        }
+    let found = vdso_lab::extract::extract_to(paths, out, |line| println!("{line}"))?;
+    Ok(found > 0)
+}
+
+fn kernels_cmd(args: &vdso_lab::kernels::KernelsArgs) -> Result<bool, String> {
+    let r = vdso_lab::kernels::run_args(args)?;
+    if args.json {
+        json(&r)?;
+    } else {
+        print!("{}", report::kernels_text(&r));
     }
-    Ok(total > 0)
+    Ok(r.ok())
 }

@@ -667,3 +667,130 @@ pub fn replay_text(results: &[(&str, std::path::PathBuf, crate::fuzzing::Replay)
     }
     s
 }
+
+/// `kernels`' text form: one row per boot (round 1), then the cross-kernel restores (round 2).
+pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let detail = |c: &serde_json::Value, what: &str| -> (String, String) {
+        c["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["what"] == what)
+            .map(|x| {
+                (
+                    x["verdict"].as_str().unwrap_or("").to_string(),
+                    x["detail"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .unwrap_or_default()
+    };
+    let _ = writeln!(
+        s,
+        "{:<10} {:<6} {:>5}  {:<34} {:<5} {:<28} {:<6} {:<6} check",
+        "kernel", "clock", "secs", "layout", "exps", "clock path", "paths", "timens"
+    );
+    for b in r.boots.iter().filter(|b| b.round == 1) {
+        let Some(c) = b.record("check", None).map(|v| &v["report"]) else {
+            let _ = writeln!(
+                s,
+                "{:<10} {:<6} {:>5.1}  NO RESULT: {}",
+                b.kernel,
+                b.clocksource,
+                b.seconds,
+                b.error.as_deref().unwrap_or("?")
+            );
+            for l in &b.console_tail {
+                let _ = writeln!(s, "    | {l}");
+            }
+            continue;
+        };
+        let layout = detail(c, "special mappings").1;
+        let exports = detail(c, "live vDSO")
+            .1
+            .split(", ")
+            .find(|x| x.ends_with("entry points"))
+            .map(|x| x.trim_end_matches(" entry points").to_string())
+            .unwrap_or_default();
+        let clock = detail(c, "clock source").1;
+        let clock = clock
+            .split(": ")
+            .nth(1)
+            .map(|x| {
+                // "falls back" first: that detail mentions the userspace code it did not exercise.
+                if x.contains("falls back") {
+                    "syscall fallback"
+                } else if x.contains("reads the clock in userspace") {
+                    "userspace"
+                } else {
+                    "unknown"
+                }
+            })
+            .unwrap_or("");
+        let source = detail(c, "clock source").1;
+        let source = source.split(':').next().unwrap_or("");
+        let _ = writeln!(
+            s,
+            "{:<10} {:<6} {:>5.1}  {:<34} {:<5} {:<28} {:<6} {:<6} {}",
+            b.kernel,
+            b.clocksource,
+            b.seconds,
+            layout,
+            exports,
+            format!("{source}: {clock}"),
+            detail(c, "call paths").0,
+            detail(c, "time namespaces").0,
+            if c["ok"] == true { "ok" } else { "FAILED" }
+        );
+        for row in c["checks"].as_array().into_iter().flatten() {
+            if row["verdict"] == "FAIL" {
+                let _ = writeln!(
+                    s,
+                    "    FAIL {}: {}",
+                    row["what"].as_str().unwrap_or(""),
+                    row["detail"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    if !r.pairs.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nlive vDSO dumped on A, restored (proxy forced) and called on B:\n{:<10} {:<10} {:<10} outcome",
+            "A", "B", "policy"
+        );
+        for p in &r.pairs {
+            let mut extra = String::new();
+            if !p.wrong.is_empty() {
+                extra.push_str(&format!(" [{}]", p.wrong.join(", ")));
+            }
+            if !p.stale_but_agreed.is_empty() {
+                extra.push_str(&format!(
+                    " stale but agreed: {}",
+                    p.stale_but_agreed.join(", ")
+                ));
+            }
+            let _ = writeln!(
+                s,
+                "{:<10} {:<10} {:<10} {}{extra}",
+                p.dumped, p.runtime, p.policy, p.outcome
+            );
+        }
+    }
+    for b in r.boots.iter().filter(|b| b.round == 2 && b.error.is_some()) {
+        let _ = writeln!(
+            s,
+            "round 2 on {}: NO RESULT: {}",
+            b.kernel,
+            b.error.as_deref().unwrap_or("")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nkernels: {} in {:.0} s",
+        if r.ok() { "ok" } else { "FAILED" },
+        r.seconds
+    );
+    s
+}
