@@ -129,6 +129,78 @@ impl<'s> Strtab<'s> {
     }
 }
 
+/// The sections an image has, by index (fixed order; absent sections are skipped), and their names in
+/// `.shstrtab`. Fixed-size tables: vdso_reloc builds two images per input, and every allocation counts.
+struct Sections {
+    hash: Option<u16>,
+    gnu: Option<u16>,
+    dynsym: u16,
+    dynstr: u16,
+    versym: Option<u16>,
+    verdef: Option<u16>,
+    dynamic: u16,
+    note: Option<u16>,
+    text: u16,
+    shstrtab: u16,
+    /// Section headers, the null one included.
+    count: u64,
+    /// `.shstrtab`: its first `names_len` bytes.
+    shstr: [u8; 128],
+    names_len: usize,
+    /// Each section's name offset in `.shstrtab`, by section index.
+    name_offs: [u32; 11],
+}
+
+impl Sections {
+    fn new(spec: &Spec) -> Sections {
+        let versioned = !spec.versions.is_empty();
+        let mut shstr = [0u8; 128];
+        let mut names_len = 1; // the null section's empty name
+        let mut name_offs = [0u32; 11];
+        let mut count = 1usize;
+        let mut idx = |n: &'static str, present: bool| -> Option<u16> {
+            present.then(|| {
+                name_offs[count] = names_len as u32;
+                shstr[names_len..names_len + n.len()].copy_from_slice(n.as_bytes());
+                names_len += n.len() + 1;
+                count += 1;
+                (count - 1) as u16
+            })
+        };
+        let hash = idx(".hash", spec.hash.sysv());
+        let gnu = idx(".gnu.hash", spec.hash.gnu());
+        let dynsym = idx(".dynsym", true).unwrap_or(0);
+        let dynstr = idx(".dynstr", true).unwrap_or(0);
+        let versym = idx(".gnu.version", versioned);
+        let verdef = idx(".gnu.version_d", versioned);
+        let dynamic = idx(".dynamic", true).unwrap_or(0);
+        let note = idx(".note", spec.quirks.build_id.is_some());
+        let text = idx(".text", true).unwrap_or(0);
+        let shstrtab = idx(".shstrtab", true).unwrap_or(0);
+        Sections {
+            hash,
+            gnu,
+            dynsym,
+            dynstr,
+            versym,
+            verdef,
+            dynamic,
+            note,
+            text,
+            shstrtab,
+            count: count as u64,
+            shstr,
+            names_len,
+            name_offs,
+        }
+    }
+
+    /// The bytes of `.shstrtab`.
+    fn names(&self) -> &[u8] {
+        &self.shstr[..self.names_len]
+    }
+}
+
 /// Write the image into `out` (cleared first; its capacity is reused).
 pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let class = spec.class;
@@ -136,33 +208,14 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let versioned = !spec.versions.is_empty();
     let hash_esz = sysv_hash_entry_size(class, spec.machine);
 
-    // --- section indices (fixed order; absent sections are skipped) and their names' offsets in
-    // .shstrtab. Fixed-size tables: vdso_reloc builds two images per input, and every allocation counts.
-    let mut shstr = [0u8; 128];
-    let mut shstr_len = 1; // the null section's empty name
-    let mut name_offs = [0u32; 11];
-    let mut nsec = 1usize;
-    let mut idx = |n: &'static str, present: bool| -> Option<u16> {
-        present.then(|| {
-            name_offs[nsec] = shstr_len as u32;
-            shstr[shstr_len..shstr_len + n.len()].copy_from_slice(n.as_bytes());
-            shstr_len += n.len() + 1;
-            nsec += 1;
-            (nsec - 1) as u16
-        })
-    };
-    let s_hash = idx(".hash", spec.hash.sysv());
-    let s_gnu = idx(".gnu.hash", spec.hash.gnu());
-    let s_dynsym = idx(".dynsym", true).unwrap_or(0);
-    let s_dynstr = idx(".dynstr", true).unwrap_or(0);
-    let s_versym = idx(".gnu.version", versioned);
-    let s_verdef = idx(".gnu.version_d", versioned);
-    let s_dynamic = idx(".dynamic", true).unwrap_or(0);
-    let s_note = idx(".note", spec.quirks.build_id.is_some());
-    let s_text = idx(".text", true).unwrap_or(0);
-    let s_shstr = idx(".shstrtab", true).unwrap_or(0);
-    let shstr = &shstr[..shstr_len];
-    let nsec = nsec as u64;
+    let secs = Sections::new(spec);
+    let (s_hash, s_gnu, s_dynsym, s_dynstr) = (secs.hash, secs.gnu, secs.dynsym, secs.dynstr);
+    let (s_versym, s_verdef, s_dynamic, s_note) =
+        (secs.versym, secs.verdef, secs.dynamic, secs.note);
+    let (s_text, s_shstr) = (secs.text, secs.shstrtab);
+    let name_offs = secs.name_offs;
+    let shstr = secs.names();
+    let nsec = secs.count;
 
     // --- strings and symbols (values filled in once .text is placed)
     let mut dynstr = Strtab::new();
