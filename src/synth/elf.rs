@@ -201,6 +201,81 @@ impl Sections {
     }
 }
 
+/// The dynamic symbols and their string table.
+struct Symbols<'s> {
+    /// In table order after the null symbol: version symbols first, then the spec's, stably grouped by
+    /// GNU hash bucket when there is a GNU hash table. Values are `.text`-relative until
+    /// [`write_symbols`] places them.
+    list: SmallVec<[OutSym<'s>; 24]>,
+    /// The soname, the version names, then the symbol names (deduplicated).
+    dynstr: Strtab<'s>,
+    /// Buckets of either hash table.
+    nbuckets: u32,
+}
+
+impl<'s> Symbols<'s> {
+    /// `text` is the index of `.text`, the section of every non-version symbol.
+    fn new(spec: &'s Spec, text: u16) -> Symbols<'s> {
+        let mut dynstr = Strtab::new();
+        dynstr.add(&spec.soname);
+        for v in &spec.versions {
+            dynstr.add(v);
+        }
+        let version_index = |v: &Option<super::Name>| -> u16 {
+            match v {
+                Some(v) => {
+                    2 + spec
+                        .versions
+                        .iter()
+                        .position(|x| same_name(x, v))
+                        .unwrap_or(0) as u16
+                }
+                None => 1,
+            }
+        };
+        let mut list: SmallVec<[OutSym; 24]> = SmallVec::new();
+        if spec.quirks.version_symbols {
+            for (i, v) in spec.versions.iter().enumerate() {
+                list.push(OutSym {
+                    name: v,
+                    name_off: 0,
+                    gnu: gnu_hash(v.as_bytes()),
+                    versym: 2 + i as u16,
+                    value: 0,
+                    size: 0,
+                    info: (Binding::Global.to_raw() << 4) | SymKind::Object.to_raw(),
+                    shndx: sh::SHN_ABS as u16,
+                });
+            }
+        }
+        for s in &spec.symbols {
+            list.push(OutSym {
+                name: &s.name,
+                name_off: 0,
+                gnu: gnu_hash(s.name.as_bytes()),
+                versym: version_index(&s.version),
+                value: u64::from(s.offset), // text-relative for now
+                size: u64::from(s.size),
+                info: (s.binding.to_raw() << 4) | s.kind.to_raw(),
+                shndx: text,
+            });
+        }
+        let nbuckets = bucket_count(list.len());
+        if spec.hash.gnu() {
+            // GNU hash requires the hashed symbols grouped by bucket, in bucket order.
+            list.sort_by_key(|s| s.gnu % nbuckets);
+        }
+        for s in list.iter_mut() {
+            s.name_off = dynstr.add(s.name);
+        }
+        Symbols {
+            list,
+            dynstr,
+            nbuckets,
+        }
+    }
+}
+
 /// Write the image into `out` (cleared first; its capacity is reused).
 pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let class = spec.class;
@@ -217,59 +292,11 @@ pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let shstr = secs.names();
     let nsec = secs.count;
 
-    // --- strings and symbols (values filled in once .text is placed)
-    let mut dynstr = Strtab::new();
-    dynstr.add(&spec.soname);
-    for v in &spec.versions {
-        dynstr.add(v);
-    }
-    let version_index = |v: &Option<super::Name>| -> u16 {
-        match v {
-            Some(v) => {
-                2 + spec
-                    .versions
-                    .iter()
-                    .position(|x| same_name(x, v))
-                    .unwrap_or(0) as u16
-            }
-            None => 1,
-        }
-    };
-    let mut syms: SmallVec<[OutSym; 24]> = SmallVec::new();
-    if spec.quirks.version_symbols {
-        for (i, v) in spec.versions.iter().enumerate() {
-            syms.push(OutSym {
-                name: v,
-                name_off: 0,
-                gnu: gnu_hash(v.as_bytes()),
-                versym: 2 + i as u16,
-                value: 0,
-                size: 0,
-                info: (Binding::Global.to_raw() << 4) | SymKind::Object.to_raw(),
-                shndx: sh::SHN_ABS as u16,
-            });
-        }
-    }
-    for s in &spec.symbols {
-        syms.push(OutSym {
-            name: &s.name,
-            name_off: 0,
-            gnu: gnu_hash(s.name.as_bytes()),
-            versym: version_index(&s.version),
-            value: u64::from(s.offset), // text-relative for now
-            size: u64::from(s.size),
-            info: (s.binding.to_raw() << 4) | s.kind.to_raw(),
-            shndx: s_text,
-        });
-    }
-    let nbuckets = bucket_count(syms.len());
-    if spec.hash.gnu() {
-        // GNU hash requires the hashed symbols grouped by bucket, in bucket order.
-        syms.sort_by_key(|s| s.gnu % nbuckets);
-    }
-    for s in syms.iter_mut() {
-        s.name_off = dynstr.add(s.name);
-    }
+    let Symbols {
+        list: mut syms,
+        mut dynstr,
+        nbuckets,
+    } = Symbols::new(spec, s_text);
     let nsym = syms.len() as u64 + 1; // with the null symbol
 
     // --- layout (file offsets; vaddr = base + offset)
