@@ -215,10 +215,20 @@ struct Symbols<'s> {
 }
 
 impl<'s> Symbols<'s> {
-    /// `text` is the index of `.text`, the section of every non-version symbol.
-    fn new(spec: &'s Spec, text: u16) -> Symbols<'s> {
-        let mut dynstr = Strtab::new();
-        let mut list: SmallVec<[OutSym; 24]> = SmallVec::new();
+    /// Empty tables, for [`Symbols::fill`].
+    fn new() -> Symbols<'s> {
+        Symbols {
+            list: SmallVec::new(),
+            dynstr: Strtab::new(),
+            nbuckets: 0,
+        }
+    }
+
+    /// Add the spec's symbols and names to empty tables. `text` is the index of `.text`, the section
+    /// of every non-version symbol. (Filled in place rather than returned: the tables are inline, some
+    /// 2 KiB, and the compiler copies a returned value once more.)
+    fn fill(&mut self, spec: &'s Spec, text: u16) {
+        let (list, dynstr) = (&mut self.list, &mut self.dynstr);
         dynstr.add(&spec.soname);
         for v in &spec.versions {
             dynstr.add(v);
@@ -269,11 +279,7 @@ impl<'s> Symbols<'s> {
         for s in list.iter_mut() {
             s.name_off = dynstr.add(s.name);
         }
-        Symbols {
-            list,
-            dynstr,
-            nbuckets,
-        }
+        self.nbuckets = nbuckets;
     }
 }
 
@@ -412,7 +418,8 @@ impl Layout {
 /// zeroed buffer of the final size.
 pub(super) fn build(spec: &Spec, out: &mut Vec<u8>) {
     let secs = Sections::new(spec);
-    let mut syms = Symbols::new(spec, secs.text);
+    let mut syms = Symbols::new();
+    syms.fill(spec, secs.text);
     let l = Layout::new(spec, &secs, &syms);
     let mut o = blank(spec, &l, out);
     write_ehdr(&mut o, spec, &l, &secs);
@@ -588,7 +595,7 @@ fn write_sysv_hash(o: &mut Out, l: &Layout, syms: &[OutSym]) {
 }
 
 /// `.gnu.hash`, if present: every symbol after the null one is hashed, and `syms` is already grouped
-/// by bucket ([`Symbols::new`]).
+/// by bucket ([`Symbols::fill`]).
 fn write_gnu_hash(o: &mut Out, l: &Layout, syms: &[OutSym]) {
     let Some(g) = l.gnu else { return };
     let (ws, nbuckets, bloom_bits, bloom_size) = (l.ws, l.nbuckets, l.bloom_bits, l.bloom_size);
