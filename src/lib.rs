@@ -29,3 +29,4 @@ pub mod matrix;
 pub mod report;
 pub mod synth;
 pub mod verify;
+pub mod victim;

@@ -18,6 +18,7 @@
 #![allow(unsafe_code)]
 
 pub mod lab;
+pub mod victim;
 
 use crate::layout::{Layout, MapsError, Role};
 use std::fmt;

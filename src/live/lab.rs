@@ -1244,6 +1244,36 @@ unsafe fn remap_all(r: &RemapJob) -> Result<u64, i64> {
     Ok(new_first)
 }
 
+/// Run `f` once per sample in a forked child with a time limit, through `path` (`Syscall`, `Libc`, or
+/// `Direct` at the address `entry`, which may be anything: a crash or a hang becomes the verdict), and
+/// judge it against the syscalls with `resolution` for clock functions. For processes that have no
+/// [`Lab`] to hand (the victim, after a restore that may have unmapped its vDSO).
+pub fn run_at(
+    path: CallPath,
+    entry: u64,
+    f: Func,
+    clock: Option<i32>,
+    resolution: Nanos,
+) -> Verdict {
+    assert!(
+        matches!(path, CallPath::Syscall | CallPath::Libc | CallPath::Direct),
+        "run_at moves nothing: syscall, libc or direct only"
+    );
+    let job = Job {
+        path,
+        func: f,
+        clock: clock.unwrap_or(0),
+        entry,
+        remap: RemapJob::default(),
+        timens: false,
+        bench_calls: 0,
+    };
+    match run_in_child(&job) {
+        Err(v) => v,
+        Ok(recs) => judge_records(f, &recs, resolution),
+    }
+}
+
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(1)
 }
