@@ -23,6 +23,7 @@
 //! [`restore`] is the whole loop with a real CRIU (`vdso-lab restore-test`), and [`model`] compares
 //! what the victim saw with what this lab's preset of that CRIU release predicts.
 
+pub mod expect;
 pub mod model;
 pub mod restore;
 

@@ -113,7 +113,19 @@ fn blank(policy: &str, force_proxy: bool, decision: String) -> Comparison {
 pub fn predict(report: &serde_json::Value, policy: &Policy, live: &[u8]) -> Result<Plan, String> {
     let img = Image::parse(live).map_err(|e| format!("the live vDSO does not parse: {e}"))?;
     let dumped = layout_of(&report["before"]["layout"]).ok_or("the report has no before.layout")?;
-    let runtime = layout_of(&report["fresh_layout"]).ok_or("the report has no fresh_layout")?;
+    let mut runtime = layout_of(&report["fresh_layout"]).ok_or("the report has no fresh_layout")?;
+    // The runtime vDSO never sits where the dumped one is (CRIU parks it in a free range first,
+    // criu/pie/restorer.c `vdso_do_park`); a fresh process that got the same addresses (no ASLR) is
+    // moved 1 GiB down, which keeps every distance the remap criterion compares.
+    let overlaps = |a: &Layout, b: &Layout| {
+        a.movable()
+            .any(|m| b.movable().any(|n| m.start < n.end && n.start < m.end))
+    };
+    if overlaps(&dumped, &runtime) {
+        runtime = runtime
+            .shifted(-(1 << 30))
+            .ok_or("the running kernel's layout cannot be moved")?;
+    }
     if dumped.get(Role::Vdso).is_none() {
         return Err(
             "no [vdso] at the checkpoint: the planner models no restore without one".into(),
@@ -134,9 +146,11 @@ pub fn predict(report: &serde_json::Value, policy: &Policy, live: &[u8]) -> Resu
 
 /// Which symbol glibc on x86-64 calls for a libc function (glibc 2.36 sysdeps/unix/sysv/linux/
 /// x86_64/sysdep.h: HAVE_CLOCK_GETTIME64_VSYSCALL "__vdso_clock_gettime", ..._GETTIMEOFDAY, _TIME,
-/// _GETCPU, _CLOCK_GETRES; glibc before 2.41 has no vDSO getrandom and makes the syscall).
+/// _CLOCK_GETRES). `sched_getcpu` reads the rseq area's `cpu_id` since glibc 2.35 (the victim's
+/// `unmapped` scenario shows it working without any vDSO), and glibc before 2.41 has no vDSO
+/// getrandom: neither touches the vDSO.
 fn libc_symbol(func: &str) -> Option<String> {
-    (func != "getrandom").then(|| format!("__vdso_{func}"))
+    (!matches!(func, "getrandom" | "getcpu")).then(|| format!("__vdso_{func}"))
 }
 
 /// Compare the preset's prediction with the victim's report.

@@ -46,6 +46,14 @@ pub struct RestoreTestArgs {
     pub work: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+    /// The record of expected findings (ci/criu-expected.tsv): exit 0 only when every run found
+    /// exactly what is recorded for it (a restorer's known defect then does not fail CI; a change does).
+    #[arg(long, conflicts_with = "record")]
+    pub expect: Option<PathBuf>,
+    /// Write what these runs found into this record file (runs of other releases, modes and scenarios
+    /// already in it are kept, and so is the root cause recorded for a finding seen again).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
 }
 
 /// One run: a scenario in one mode.
@@ -451,6 +459,16 @@ pub fn run(args: &RestoreTestArgs) -> Result<bool, String> {
         );
     } else {
         print!("{}", render(&runs, &policy));
+    }
+    if let Some(path) = &args.record {
+        super::expect::record(path, &runs)?;
+        println!("recorded {} run(s) in {}", runs.len(), path.display());
+        return Ok(true);
+    }
+    if let Some(path) = &args.expect {
+        let (text, ok) = super::expect::check(path, &runs)?;
+        print!("{text}");
+        return Ok(ok);
     }
     Ok(runs.iter().all(|r| {
         r.loop_error.is_none()
