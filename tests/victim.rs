@@ -60,11 +60,7 @@ fn victim_round(scenario: &str, dir: &Path) -> (Option<i32>, serde_json::Value) 
         .parse()
         .unwrap();
     assert_eq!(pid as u32, child.id(), "plain victims do not daemonize");
-    let r = Command::new("kill")
-        .args(["-USR1", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(r.success());
+    vdso_lab::live::victim::kill(pid as u32, libc::SIGUSR1).unwrap();
     let st = child.wait().unwrap();
     let mut stdout = String::new();
     std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
