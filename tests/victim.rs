@@ -357,3 +357,16 @@ fn the_record_passes_what_it_lists_and_fails_any_change() {
     let (text, ok) = victim::expect::check(&path, &[other]).unwrap();
     assert!(!ok && text.contains("not in the record"), "{text}");
 }
+
+#[test]
+fn drift_over_cycles_is_caught() {
+    let c = |n, shape: &str| victim::CycleSnapshot {
+        vma_count: n,
+        shape: shape.into(),
+    };
+    let s = "[vvar]@-0x6000/0x4000 [vdso]@+0x0/0x2000";
+    assert!(victim::drift_check(&[c(32, s), c(32, s), c(32, s)]).ok);
+    let d = victim::drift_check(&[c(32, s), c(34, s), c(36, s)]);
+    assert!(!d.ok && d.detail.contains("restore 3: 36 VMAs"), "{d:?}");
+    assert!(!victim::drift_check(&[c(32, s), c(32, "[vdso]@+0x0/0x2000")]).ok);
+}

@@ -247,6 +247,14 @@ pub struct MappingCheck {
     pub detail: String,
 }
 
+/// The mappings after one restore of several.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CycleSnapshot {
+    pub vma_count: usize,
+    /// The special mappings' shape: `[vvar]@-0x6000/0x4000 ...` (offsets from `[vdso]`).
+    pub shape: String,
+}
+
 /// The `threads` scenario's callers.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct ThreadsReport {
@@ -274,6 +282,8 @@ pub struct Report {
     pub libc: Vec<EntryCheck>,
     pub mappings: Vec<MappingCheck>,
     pub threads: Option<ThreadsReport>,
+    /// After each intermediate restore of `cycles:N` (the driver sends SIGUSR2), then after the last.
+    pub cycles: Vec<CycleSnapshot>,
     pub failures: usize,
     pub ok: bool,
 }
@@ -466,16 +476,51 @@ pub fn mapping_checks(
     v
 }
 
+/// The special mappings' roles, offsets from `[vdso]` and sizes, as text.
+pub fn shape_text(l: &Layout) -> String {
+    l.shape_iter()
+        .map(|(r, off, len)| {
+            let sign = if off < 0 { "-" } else { "+" };
+            format!("{}@{sign}{:#x}/{len:#x}", r.maps_name(), off.unsigned_abs())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Over several restores, the VMA count and the special mappings' shape stay what the first restore
+/// made them.
+pub fn drift_check(cycles: &[CycleSnapshot]) -> MappingCheck {
+    let first = &cycles[0];
+    let drift: Vec<String> = cycles
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, c)| c.vma_count != first.vma_count || c.shape != first.shape)
+        .map(|(k, c)| format!("restore {}: {} VMAs, {}", k + 1, c.vma_count, c.shape))
+        .collect();
+    MappingCheck {
+        check: "drift",
+        ok: drift.is_empty(),
+        detail: if drift.is_empty() {
+            format!(
+                "{} restores, each {} VMAs, {}",
+                cycles.len(),
+                first.vma_count,
+                first.shape
+            )
+        } else {
+            format!(
+                "restore 1: {} VMAs, {}; then {}",
+                first.vma_count,
+                first.shape,
+                drift.join("; ")
+            )
+        },
+    }
+}
+
 fn distances(after: &Snapshot, fresh: Result<&Layout, &str>) -> MappingCheck {
-    let shape = |l: &Layout| -> String {
-        l.shape_iter()
-            .map(|(r, off, len)| {
-                let sign = if off < 0 { "-" } else { "+" };
-                format!("{}@{sign}{:#x}/{len:#x}", r.maps_name(), off.unsigned_abs())
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let shape = shape_text;
     let (ok, detail) = match fresh {
         Err(e) => (
             false,
@@ -631,6 +676,8 @@ struct Prepared {
     before: Snapshot,
     baseline: (Vec<Verdict>, Vec<Verdict>),
     callers: Option<sys::Callers>,
+    /// The mappings after each intermediate restore (SIGUSR2).
+    cycles: Vec<CycleSnapshot>,
     timens_before: Option<String>,
     /// CLOCK_MONOTONIC and CLOCK_BOOTTIME (raw syscalls) just before waiting.
     clocks_before: [Nanos; 2],
@@ -679,6 +726,7 @@ fn prepare(scenario: Scenario) -> Result<Prepared, String> {
     let before = Snapshot::take()?;
     let clocks_before = FORWARD_CLOCKS.map(sys::now);
     Ok(Prepared {
+        cycles: Vec::new(),
         clocks_before,
         cached,
         clocks,
@@ -707,6 +755,14 @@ fn verify(p: Prepared, scenario: Scenario) -> Result<Report, String> {
     let mut mappings = mapping_checks(&p.before, &after, fresh.as_ref().map_err(|e| e.as_str()));
     let timens_after = std::fs::read_to_string("/proc/self/timens_offsets").ok();
     mappings.push(clocks_forward(p.clocks_before, clocks_after));
+    let mut cycles = p.cycles;
+    if !cycles.is_empty() {
+        cycles.push(CycleSnapshot {
+            vma_count: after.vma_count,
+            shape: shape_text(&after.layout),
+        });
+        mappings.push(drift_check(&cycles));
+    }
     if scenario == Scenario::Timens {
         mappings.push(timens_check(
             p.timens_before.as_deref(),
@@ -742,6 +798,7 @@ fn verify(p: Prepared, scenario: Scenario) -> Result<Report, String> {
         libc,
         mappings,
         threads,
+        cycles,
         failures,
         ok: failures == 0,
     })
@@ -765,9 +822,22 @@ pub fn run(args: &VictimArgs) -> Result<bool, String> {
             return Ok(true);
         }
     }
-    let prepared = prepare(scenario)?;
+    sys::block(&[libc::SIGUSR2]);
+    let mut prepared = prepare(scenario)?;
     announce(args.pidfile.as_deref())?;
-    sys::wait_signal(&[sig]);
+    // SIGUSR2 between restores (`cycles:N`): record the mappings, acknowledge, keep waiting.
+    while sys::wait_signal(&[sig, libc::SIGUSR2]) == libc::SIGUSR2 {
+        let s = Snapshot::take()?;
+        prepared.cycles.push(CycleSnapshot {
+            vma_count: s.vma_count,
+            shape: shape_text(&s.layout),
+        });
+        if let Some(p) = &args.pidfile {
+            let ack = PathBuf::from(format!("{}.cycles", p.display()));
+            std::fs::write(&ack, prepared.cycles.len().to_string())
+                .map_err(|e| format!("{}: {e}", ack.display()))?;
+        }
+    }
     let report = verify(prepared, scenario)?;
     emit(&report, args.json, args.out.as_deref())?;
     Ok(report.ok)

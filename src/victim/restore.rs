@@ -329,10 +329,27 @@ fn drive(
         let _ = sys::wait_child(pid, 1000);
         e
     };
-    for k in 0..scenario.cycles() {
+    let n = scenario.cycles();
+    for k in 0..n {
         let t0 = Instant::now();
         cycle(args, pid, &work.join(format!("img-{k}"))).map_err(kill_victim)?;
         run.cycle_secs.push(t0.elapsed().as_secs_f64());
+        if k + 1 < n && zdtm_bin.is_none() {
+            // Between restores: the victim records its mappings (drift check) and acknowledges.
+            sys::kill(pid, libc::SIGUSR2).map_err(kill_victim)?;
+            let ack = work.join("victim.pid.cycles");
+            let want = (k + 1).to_string();
+            let deadline = Instant::now() + Duration::from_millis(READY_TIMEOUT_MS);
+            while std::fs::read_to_string(&ack).ok().as_deref() != Some(want.as_str()) {
+                if Instant::now() > deadline {
+                    return Err(kill_victim(format!(
+                        "no acknowledgement of restore {}",
+                        k + 1
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
     }
     let t0 = Instant::now();
     let sig = if zdtm_bin.is_some() {
