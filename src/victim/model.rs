@@ -109,6 +109,28 @@ fn blank(policy: &str, force_proxy: bool, decision: String) -> Comparison {
     }
 }
 
+/// Scenarios the planner cannot take (no `[vdso]` at the checkpoint): what CRIU does instead, from its
+/// source, so the gap in the model is printed rather than passed over.
+pub fn unmodelled(
+    scenario: super::Scenario,
+    policy: &str,
+    force_proxy: bool,
+) -> Option<Comparison> {
+    let what = match scenario {
+        super::Scenario::Unmapped => {
+            "not modelled: the planner takes no dumped layout without [vdso]; CRIU restores no vDSO \
+             when the image has neither [vdso] nor [vvar] (criu/pie/parasite-vdso.c:287-294)"
+        }
+        super::Scenario::VdsoOnlyUnmapped => {
+            "not modelled (PRESET GAP): the planner takes no dumped layout without [vdso]; CRIU \
+             refuses the restore when the image has [vvar] but no [vdso] \
+             (criu/pie/parasite-vdso.c:296-299), before the remap/proxy choice"
+        }
+        _ => return None,
+    };
+    Some(blank(policy, force_proxy, what.into()))
+}
+
 /// The plan the preset makes for the victim's restore, from its report.
 pub fn predict(report: &serde_json::Value, policy: &Policy, live: &[u8]) -> Result<Plan, String> {
     let img = Image::parse(live).map_err(|e| format!("the live vDSO does not parse: {e}"))?;

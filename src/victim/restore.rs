@@ -461,9 +461,11 @@ pub fn run(args: &RestoreTestArgs) -> Result<bool, String> {
     let mut runs = Vec::new();
     for &s in &scenarios {
         let mut r = run_one(args, s, &version, None);
-        if let Some(rep) = &r.report {
-            r.model = Some(model::compare(rep, &policy, args.force_proxy));
-        }
+        r.model = model::unmodelled(s, &policy, args.force_proxy).or_else(|| {
+            r.report
+                .as_ref()
+                .map(|rep| model::compare(rep, &policy, args.force_proxy))
+        });
         runs.push(r);
     }
     if let Some(bin) = &args.vdso01 {
