@@ -18,10 +18,9 @@ pub type Key = (String, String, String);
 
 pub fn key(r: &Run) -> Key {
     let mode = if r.force_proxy { "proxy" } else { "normal" };
-    let run = if r.subject == "victim" {
-        r.scenario.clone()
-    } else {
-        "vdso01".to_string()
+    let run = match r.subject.strip_prefix("zdtm ") {
+        Some(test) => test.to_string(),
+        None => r.scenario.clone(),
     };
     (r.criu_version.clone(), mode.to_string(), run)
 }

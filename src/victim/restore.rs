@@ -38,7 +38,9 @@ pub struct RestoreTestArgs {
     /// The preset that models this CRIU (default: from `criu --version`, criu-X.Y).
     #[arg(long)]
     pub policy: Option<String>,
-    /// Also run CRIU's zdtm static/vdso01 binary in the same mode and report its verdict.
+    /// Also run CRIU's zdtm static/vdso01 binary (or any zdtm-protocol test: a wrapper running
+    /// `vdso-lab victim --zdtm` works too) in the same mode, with the plain scenario, and report its
+    /// verdict.
     #[arg(long)]
     pub vdso01: Option<PathBuf>,
     /// Where images, logs and reports go (default: target/restore-test).
@@ -59,7 +61,7 @@ pub struct RestoreTestArgs {
 /// One run: a scenario in one mode.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Run {
-    /// `victim` or `zdtm static/vdso01`.
+    /// `victim`, or `zdtm NAME` for a zdtm-protocol test binary (`zdtm vdso01`).
     pub subject: String,
     pub scenario: String,
     pub force_proxy: bool,
@@ -287,10 +289,12 @@ pub fn run_one(
         .join(format!("criu-{version}"))
         .join(format!("{tag}-{mode}"));
     let mut run = Run {
-        subject: if zdtm_bin.is_some() {
-            "zdtm static/vdso01".into()
-        } else {
-            "victim".into()
+        subject: match zdtm_bin {
+            Some(b) => format!(
+                "zdtm {}",
+                b.file_stem().map_or("?".into(), |n| n.to_string_lossy())
+            ),
+            None => "victim".into(),
         },
         scenario: scenario.name(),
         force_proxy: args.force_proxy,
@@ -506,11 +510,7 @@ pub fn render(runs: &[Run], policy: &str) -> String {
         } else {
             "normal"
         };
-        let what = if r.vdso01.is_some() {
-            "zdtm static/vdso01".to_string()
-        } else {
-            format!("victim {}", r.scenario)
-        };
+        let what = format!("{} {}", r.subject, r.scenario);
         let _ = writeln!(s, "== criu {} | {what} | {mode}", r.criu_version);
         let cycles: Vec<String> = r.cycle_secs.iter().map(|t| format!("{t:.2}s")).collect();
         let _ = writeln!(
