@@ -3,7 +3,9 @@
 # Installs missing prerequisites, then runs, stopping at the first failure:
 #   cargo fmt --check, cargo clippy -D warnings, cargo test --all-targets (the workspace: vdso-lab and
 #   core/), ci/fuzz-smoke.sh,
-#   ci/test-cflite-build.sh (the ClusterFuzzLite build script in an emulated $SRC/$OUT).
+#   ci/test-cflite-build.sh (the ClusterFuzzLite build script in an emulated $SRC/$OUT),
+#   ci/restore-test.sh (real CRIU 4.2.1 and 4.1.1 built from source, restoring `vdso-lab victim` in every
+#   scenario, normal and forced-proxy, against the record ci/criu-expected.tsv; skipped without root).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -51,6 +53,7 @@ total0=$SECONDS
 run fmt cargo fmt --all -- --check
 run clippy cargo clippy --workspace --all-targets -- -D warnings
 run test cargo test --workspace --all-targets
+run criu-restore ci/restore-test.sh
 run fuzz-smoke ci/fuzz-smoke.sh
 run cflite-build ci/test-cflite-build.sh
 echo

@@ -36,3 +36,4 @@ pub mod report;
 pub mod require;
 pub mod synth;
 pub mod verify;
+pub mod victim;

@@ -37,7 +37,8 @@ pub mod lab;
 pub mod probe;
 mod remap;
 mod sample;
-mod timens;
+pub mod timens;
+pub mod victim;
 
 use crate::layout::{Layout, MapsError, Role};
 use std::fmt;

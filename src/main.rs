@@ -108,6 +108,12 @@ enum Cmd {
         #[arg(long)]
         svg: Option<PathBuf>,
     },
+    /// A process for a checkpoint/restore tool: caches every vDSO entry like a libc, waits for SIGUSR1
+    /// (SIGTERM with --zdtm), then checks every entry, clock and mapping (docs/victim-json.md).
+    Victim(vdso_lab::victim::VictimArgs),
+    /// The whole loop with a real CRIU: victim, criu dump, criu restore, signal, report, and the
+    /// preset's prediction compared with what the victim saw.
+    RestoreTest(vdso_lab::victim::restore::RestoreTestArgs),
 }
 
 fn main() -> ExitCode {
@@ -162,6 +168,8 @@ fn main() -> ExitCode {
             json,
             svg,
         } => matrix_cmd(&dirs, &policy, json, svg.as_deref()),
+        Cmd::Victim(a) => vdso_lab::victim::run(&a),
+        Cmd::RestoreTest(a) => vdso_lab::victim::restore::run(&a),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

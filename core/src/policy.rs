@@ -60,6 +60,18 @@ impl Policy {
             Some(list) => list(arch).contains(&name),
         }
     }
+
+    /// The same restorer with remapping switched off: every restore proxies. Models CRIU's fault
+    /// injection `CRIU_FAULT=127` (`FI_VDSO_TRAMPOLINES`, criu/include/fault-injection.h:14 in 4.2.1),
+    /// which the restorer passes to `vdso_proxify` as `force_trampolines`
+    /// (criu/pie/restorer.c:1947-1948); `blobs_matches(...) && !force_trampolines` then never takes
+    /// the remap branch (criu/pie/parasite-vdso.c:330-331). The name stays the preset's.
+    pub const fn forced_proxy(self) -> Policy {
+        Policy {
+            remap: RemapRule::Never,
+            ..self
+        }
+    }
 }
 
 /// This lab's policy: proxy every exported function, refuse when the runtime lacks one, remap only when
@@ -207,6 +219,31 @@ pub const CRIU_4_1: Policy = Policy {
     vclock_aware: true,
 };
 
+/// CRIU 4.2 (checked against the 4.2.1 release tarball of Debian's `criu` source package). Its vDSO
+/// handling is 4.1's, fact for fact:
+///
+/// * symbol lists: criu/arch/x86/include/asm/vdso.h:39-46 (x86: `__vdso_clock_gettime`,
+///   `__vdso_getcpu`, `__vdso_gettimeofday`, `__vdso_time`, `__kernel_sigreturn`,
+///   `__kernel_rt_sigreturn`, `__vdso_clock_gettime64`; no `__vdso_clock_getres`, no
+///   `__vdso_getrandom`, no `__vdso_sgx_enter_enclave`), and the other arches' `asm/vdso.h`, all
+///   byte-identical to 4.1.1's;
+/// * remap criterion: `blobs_matches` (criu/pie/parasite-vdso.c:161-200): equal `[vdso]` size, equal
+///   offsets of the known symbols only, equal vvar size (with `[vvar_vclock]` counted in,
+///   criu/vdso.c:367-368) and vvar/vdso order;
+/// * `[vvar_vclock]` understood: parsed at criu/vdso.c:319-368 and moved after `[vvar]` by `park_at`
+///   (criu/pie/parasite-vdso.c:58-71);
+/// * trampolines: `movabs $to,%rax; jmp *%rax` + int3 guards (criu/arch/x86/vdso-pie.c:22-47), written
+///   for every known symbol the dumped image has, to the runtime symbol's offset even when the runtime
+///   lacks it (criu/arch/x86/vdso-pie.c:50-70: only `sfrom`'s emptiness is checked).
+///
+/// The only vDSO-related change from 4.1.1 is that `MADV_GUARD_INSTALL` pseudo-VMAs are skipped when
+/// looking for the vDSO (criu/vdso.c:148-149 and 282-283), which changes no plan.
+pub const CRIU_4_2: Policy = Policy {
+    name: "criu-4.2",
+    provenance: "CRIU v4.2.1: vDSO code as 4.1 (lists criu/arch/*/include/asm/vdso.h, blobs_matches criu/pie/parasite-vdso.c:161, [vvar_vclock] criu/vdso.c:336-368)",
+    ..CRIU_4_1
+};
+
 /// `strict`, but always proxying: the live lab's `proxied` and `chained` paths.
 pub const STRICT_PROXY: Policy = Policy {
     name: "strict-proxy",
@@ -219,6 +256,11 @@ pub const STRICT_PROXY: Policy = Policy {
 /// Every policy, `strict` first.
 pub const ALL: [&Policy; 5] = [&STRICT, &STRICT_PROXY, &CRIU_3_19, &CRIU_4_0, &CRIU_4_1];
 
+/// Presets found by [`by_name`] but kept out of [`ALL`]: the fuzz targets pick `ALL[byte % len]`, and
+/// growing `ALL` would change which policy every kept regression input runs under. `criu-4.2` plans
+/// exactly as `criu-4.1` does, so fuzzing it adds nothing.
+pub const MORE: [&Policy; 1] = [&CRIU_4_2];
+
 pub fn by_name(name: &str) -> Option<&'static Policy> {
-    ALL.into_iter().find(|p| p.name == name)
+    ALL.into_iter().chain(MORE).find(|p| p.name == name)
 }

@@ -1125,3 +1125,37 @@ pub fn stale_reproduced(rows: &[Row]) -> Option<bool> {
         .find(|r| r.path == CallPath::Stale && r.func == Func::Time)
         .map(|r| !r.verdict.agrees() && r.verdict != Verdict::NotExercised)
 }
+
+/// Run `f` once per sample in a forked child with a time limit, through `path` (`Syscall`, `Libc`, or
+/// `Direct` at the address `entry`, which may be anything: a crash or a hang becomes the verdict), and
+/// judge it against the syscalls with `resolution` for clock functions. For processes that have no
+/// [`Lab`] to hand (the victim, after a restore that may have unmapped its vDSO).
+pub fn run_at(
+    path: CallPath,
+    entry: u64,
+    f: Func,
+    clock: Option<i32>,
+    resolution: Nanos,
+) -> Verdict {
+    assert!(
+        matches!(path, CallPath::Syscall | CallPath::Libc | CallPath::Direct),
+        "run_at moves nothing: syscall, libc or direct only"
+    );
+    let cfg = LabConfig::default();
+    let job = Job {
+        path,
+        func: f,
+        clock: clock.unwrap_or(0),
+        entry,
+        remap: RemapJob::default(),
+        timens: false,
+        bench_calls: 0,
+        fallback_probe: false,
+        samples: cfg.samples,
+        timeout_ms: i32::try_from(cfg.child_timeout.as_millis()).unwrap_or(i32::MAX),
+    };
+    match run_in_child(&job) {
+        Err(v) => v,
+        Ok(recs) => judge_raw(f, &recs, resolution),
+    }
+}
