@@ -23,7 +23,8 @@ did_not_run() {
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         echo "kernel-matrix: installing qemu-system-x86"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86 >/dev/null \
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86 >/dev/null 2>&1 \
+            || { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86 >/dev/null; } \
             || did_not_run "apt-get install qemu-system-x86 failed"
     else
         did_not_run "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"

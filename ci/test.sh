@@ -26,6 +26,10 @@ if ! command -v readelf >/dev/null 2>&1; then
              "tests that compare against readelf may be skipped or fail" >&2
     fi
 fi
+if ! command -v cpio >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "cpio missing (the initramfs test reads kernels' archives back with it): apt-get install cpio"
+    apt-get install -y cpio >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y cpio >/dev/null; }
+fi
 cargo --version
 cargo fmt --version
 cargo clippy --version
@@ -46,7 +50,7 @@ run() {
 
 # Features whose tests must run, not skip (src/require.rs): CI cannot go green when nothing ran.
 # Override with VDSO_LAB_REQUIRE= (empty) on a machine that lacks them.
-export VDSO_LAB_REQUIRE=${VDSO_LAB_REQUIRE-live,timens,readelf}
+export VDSO_LAB_REQUIRE=${VDSO_LAB_REQUIRE-live,timens,readelf,cpio}
 echo "VDSO_LAB_REQUIRE=$VDSO_LAB_REQUIRE"
 
 total0=$SECONDS
@@ -56,5 +60,6 @@ run test cargo test --workspace --all-targets
 run criu-restore ci/restore-test.sh
 run fuzz-smoke ci/fuzz-smoke.sh
 run cflite-build ci/test-cflite-build.sh
+run kernel-matrix ci/kernel-matrix.sh
 echo
 echo "ci/test.sh: all steps passed in $((SECONDS - total0))s"
