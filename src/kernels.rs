@@ -77,6 +77,9 @@ pub struct KernelsArgs {
     pub smp: u32,
     #[arg(long)]
     pub json: bool,
+    /// Print KTAP (the kernel selftests' format) instead of the table.
+    #[arg(long, conflicts_with = "json")]
+    pub ktap: bool,
     /// Downloads, kernels and initramfs images (default: target/kernels).
     #[arg(long)]
     pub cache: Option<PathBuf>,

@@ -296,6 +296,8 @@ fn kernels_cmd(args: &vdso_lab::kernels::KernelsArgs) -> Result<bool, String> {
     let r = vdso_lab::kernels::run_args(args)?;
     if args.json {
         json(&r)?;
+    } else if args.ktap {
+        print!("{}", report::kernels_ktap(&r));
     } else {
         print!("{}", report::kernels_text(&r));
     }

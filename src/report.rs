@@ -794,3 +794,57 @@ pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
     );
     s
 }
+
+/// `kernels --ktap`: KTAP version 1, the format kernel selftests and their runners read. One test per
+/// boot (`<kernel> <clocksource>`), with one subtest per `check` row, then one per cross-kernel restore.
+pub fn kernels_ktap(r: &crate::kernels::KernelsReport) -> String {
+    use std::fmt::Write;
+    let clean = |x: &str| x.replace(['#', '\n'], " ");
+    let round1: Vec<_> = r.boots.iter().filter(|b| b.round == 1).collect();
+    let mut s = String::from("KTAP version 1\n");
+    let _ = writeln!(s, "1..{}", round1.len() + r.pairs.len());
+    let mut n = 0;
+    for b in &round1 {
+        n += 1;
+        let name = format!("{} {}", b.kernel, b.clocksource);
+        let Some(c) = b.record("check", None).map(|v| &v["report"]) else {
+            let _ = writeln!(
+                s,
+                "not ok {n} {name} # boot: {}",
+                clean(b.error.as_deref().unwrap_or("?"))
+            );
+            continue;
+        };
+        let rows = c["checks"].as_array().cloned().unwrap_or_default();
+        let _ = writeln!(s, "    KTAP version 1\n    1..{}", rows.len());
+        for (k, row) in rows.iter().enumerate() {
+            let what = clean(row["what"].as_str().unwrap_or(""));
+            let detail = clean(row["detail"].as_str().unwrap_or(""));
+            let line = match row["verdict"].as_str() {
+                Some("FAIL") => format!("not ok {} {what} # {detail}", k + 1),
+                Some("skipped") => format!("ok {} {what} # SKIP {detail}", k + 1),
+                _ => format!("ok {} {what}", k + 1),
+            };
+            let _ = writeln!(s, "    {line}");
+        }
+        let ok = c["ok"] == true && b.error.is_none();
+        let _ = writeln!(s, "{} {n} {name}", if ok { "ok" } else { "not ok" });
+    }
+    for p in &r.pairs {
+        n += 1;
+        let name = format!("{} to {} {}", p.dumped, p.runtime, p.policy);
+        let bad = !p.unpredicted.is_empty() || (p.policy == "strict" && !p.wrong.is_empty());
+        let skip = if p.outcome.starts_with("refused") {
+            " # SKIP "
+        } else {
+            " # "
+        };
+        let _ = writeln!(
+            s,
+            "{} {n} {name}{skip}{}",
+            if bad { "not ok" } else { "ok" },
+            clean(&p.outcome)
+        );
+    }
+    s
+}

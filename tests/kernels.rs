@@ -44,3 +44,74 @@ fn initramfs_is_a_newc_archive_gnu_cpio_reads() {
     assert!(dir.join("corpus/real").is_dir());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `kernels --ktap` maps check rows to KTAP subtests (FAIL: not ok, skipped: SKIP), a boot without a
+/// result to `not ok`, and a cross-kernel restore whose wrong answer the plan did not predict to
+/// `not ok`; refusals are skips.
+#[test]
+fn ktap_output_follows_the_verdicts() {
+    use vdso_lab::kernels::{BootResult, KernelsReport, PairRow};
+    let check = serde_json::json!({"kind": "check", "report": {"ok": false, "checks": [
+        {"what": "live vDSO", "verdict": "ok", "detail": "x"},
+        {"what": "getrandom", "verdict": "skipped", "detail": "random generator not seeded"},
+        {"what": "call paths", "verdict": "FAIL", "detail": "direct time: ZERO"},
+    ]}});
+    let boot = |kernel: &str, records: Vec<serde_json::Value>, error: Option<&str>| BootResult {
+        kernel: kernel.into(),
+        clocksource: "tsc".into(),
+        round: 1,
+        seconds: 1.0,
+        records,
+        release: None,
+        error: error.map(String::from),
+        console_tail: Vec::new(),
+    };
+    let pair = |policy: &str, outcome: &str, wrong: &[&str], unpredicted: &[&str]| PairRow {
+        dumped: "6.1".into(),
+        runtime: "7.2".into(),
+        policy: policy.into(),
+        outcome: outcome.into(),
+        wrong: wrong.iter().map(|s| s.to_string()).collect(),
+        unpredicted: unpredicted.iter().map(|s| s.to_string()).collect(),
+        stale_but_agreed: Vec::new(),
+    };
+    let r = KernelsReport {
+        boots: vec![
+            boot("7.2", vec![check], None),
+            boot("6.1", vec![], Some("timed out")),
+        ],
+        pairs: vec![
+            pair("criu-4.1", "1 wrong, as predicted", &["clock_getres"], &[]),
+            pair("criu-4.1", "1 wrong, 1 NOT predicted", &["time"], &["time"]),
+            pair("criu-3.19", "refused (vvar_vclock)", &[], &[]),
+        ],
+        seconds: 2.0,
+    };
+    let k = vdso_lab::report::kernels_ktap(&r);
+    let lines: Vec<&str> = k.lines().collect();
+    assert_eq!(lines[0], "KTAP version 1");
+    assert_eq!(lines[1], "1..5");
+    assert!(
+        lines.contains(&"    ok 2 getrandom # SKIP random generator not seeded"),
+        "{k}"
+    );
+    assert!(
+        lines.contains(&"    not ok 3 call paths # direct time: ZERO"),
+        "{k}"
+    );
+    assert!(lines.contains(&"not ok 1 7.2 tsc"), "{k}");
+    assert!(lines.contains(&"not ok 2 6.1 tsc # boot: timed out"), "{k}");
+    assert!(
+        lines.contains(&"ok 3 6.1 to 7.2 criu-4.1 # 1 wrong, as predicted"),
+        "{k}"
+    );
+    assert!(
+        lines.contains(&"not ok 4 6.1 to 7.2 criu-4.1 # 1 wrong, 1 NOT predicted"),
+        "{k}"
+    );
+    assert!(
+        lines.contains(&"ok 5 6.1 to 7.2 criu-3.19 # SKIP refused (vvar_vclock)"),
+        "{k}"
+    );
+    assert!(!r.ok());
+}
