@@ -13,6 +13,7 @@
 //! * [`live`] — the running kernel's vDSO; the only module allowed `unsafe`.
 //! * [`fuzzing`] — the bodies of the fuzz targets, shared by `cargo fuzz`, `cargo test` corpus replay and
 //!   `vdso-lab replay`.
+//! * [`parsers`] — the real parsers (CRIU releases, musl) judged against ours: `vdso-lab parsers`.
 //! * [`report`] — rendering for the CLI (text tables and the JSON schema of `inspect --json`).
 //!
 //! Vocabulary: the two images of a restore are always `dumped` (what the checkpoint saw; CRIU says
@@ -26,6 +27,7 @@ pub mod extract;
 pub mod fuzzing;
 pub mod live;
 pub mod matrix;
+pub mod parsers;
 pub mod report;
 pub mod synth;
 pub mod verify;
