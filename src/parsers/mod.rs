@@ -175,10 +175,11 @@ pub fn applicability(s: &Subject, bytes: &[u8]) -> Result<&'static str, String> 
     }
 }
 
-/// Our answer for `name`: the image offset of its default-version export, if any.
+/// Our answer for `name`: the image offset of its default-version code export (a global or weak
+/// function, untyped symbol or ifunc: an entry point a libc may cache), if any.
 pub fn expected(img: &Image, name: &str) -> Option<u64> {
     img.find(name, None)
-        .filter(|s| s.is_export())
+        .filter(|s| s.is_code())
         .and_then(|s| s.offset)
 }
 
@@ -306,7 +307,13 @@ pub fn verdict(s: &Subject, bytes: &[u8], img: Option<&Image>) -> Verdict {
     };
     let q = match (s.kind, img) {
         (Kind::Musl, Some(img)) => queries(img),
-        _ => Vec::new(),
+        (Kind::Musl, None) => {
+            return Verdict::NotApplicable {
+                why: "we reject the image, and musl is asked by name for the exports we find"
+                    .into(),
+            }
+        }
+        (Kind::Criu, _) => Vec::new(),
     };
     match subjects::call_contained(&v, bytes, &q, LIMIT) {
         Run::Answered(a) => judge(s.kind, &a, img),
