@@ -212,3 +212,82 @@ fn a_garbage_answer_is_judged_wrong() {
         )
     );
 }
+
+/// Every disagreement a subject shows on a kept `parser_diff` regression that we accept is a recorded
+/// defect of that release (so the fuzz target's replay is green *because* the defect is recognised,
+/// not because the subject was not asked), and each kept image shows at least one finding.
+#[test]
+fn every_kept_finding_is_a_recorded_defect() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/regressions/parser_diff");
+    let subs = parsers::subjects();
+    if let Some(s) = subs.iter().find(|s| s.skipped.is_some()) {
+        println!(
+            "skipped: {}: {}",
+            s.name,
+            s.skipped.as_deref().unwrap_or("")
+        );
+        return;
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("README.md"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let row = parsers::row(&f.display().to_string(), &bytes, &subs);
+        assert!(
+            row.cells.iter().any(|c| c.finding.is_some()),
+            "{}: no subject shows a finding any more: {:?}",
+            f.display(),
+            row.cells
+        );
+        let Ok(img) = Image::parse(&bytes) else {
+            continue;
+        };
+        for (s, c) in subs.iter().zip(&row.cells) {
+            if c.verdict.disagrees() {
+                assert!(
+                    vdso_lab::fuzzing::parser_diff::known_defect(s, &img, &c.verdict).is_some(),
+                    "{}: {} {:?} is no recorded defect",
+                    f.display(),
+                    s.name,
+                    c.verdict
+                );
+            }
+        }
+    }
+}
+
+/// `vdso-lab parsers` exits 0 over corpus/real (every subject agrees) and 1 over the kept findings
+/// (wrong answers on images we accept).
+#[test]
+fn parsers_cli_exit_status_follows_correctness_findings() {
+    if parsers::subjects().iter().any(|s| s.skipped.is_some()) {
+        println!("skipped: a subject was not built");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |dir: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vdso-lab"))
+            .args(["parsers", "--json"])
+            .arg(root.join(dir))
+            .output()
+            .unwrap()
+    };
+    let ok = run("corpus/real");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert!(v["rows"].as_array().unwrap().len() >= 36);
+    let bad = run("corpus/regressions/parser_diff");
+    assert_eq!(bad.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert!(text.contains("\"verdict\": \"wrong\""), "{text}");
+    assert!(text.contains("\"verdict\": \"hang\""), "{text}");
+}
