@@ -223,7 +223,18 @@ pub fn call(v: &Variant, image: &[u8], queries: &[(String, Option<String>)]) -> 
     let p = prepare(image, queries);
     let mut out = zeroed();
     invoke(v, &p, &mut out);
-    decode(&out)
+    named(v, decode(&out), queries)
+}
+
+/// A name-based subject (arch `any`) echoes each query's name cut to `NAME_LEN - 1` bytes; give back
+/// the full names. Subjects with their own list (CRIU) ignore the queries: their names stay.
+fn named(v: &Variant, mut a: Answer, queries: &[(String, Option<String>)]) -> Answer {
+    if v.arch == "any" {
+        for (e, q) in a.entries.iter_mut().zip(queries) {
+            e.0.clone_from(&q.0);
+        }
+    }
+    a
 }
 
 /// Call the subject in a forked child with a time limit: a crash or a loop becomes [`Run::Crashed`] or
@@ -253,7 +264,7 @@ pub fn call_contained(
                 // SAFETY: the child sent exactly the bytes of a VlAnswer (above); every bit pattern is a
                 // valid VlAnswer, and read_unaligned copes with the Vec's alignment.
                 let a = unsafe { std::ptr::read_unaligned(c.output.as_ptr().cast::<VlAnswer>()) };
-                Run::Answered(decode(&a))
+                Run::Answered(named(v, decode(&a), queries))
             }
             Exit::Code(code) => Run::Failed(format!(
                 "the child exited with status {code} after sending {} of {size} bytes",
