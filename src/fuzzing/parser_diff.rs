@@ -241,9 +241,10 @@ pub fn criu_reads_our_tables(img: &Image) -> bool {
             .find(|&&(x, _)| x == t)
             .map(|&(_, v)| v.wrapping_sub(load.vaddr))
     };
+    // ... and divides by the bucket count unchecked (util-vdso.c:336, :356 in 4.2.1): zero is SIGFPE.
     let hash_ok = match (at(4), at(0x6fff_fef5)) {
-        (Some(h), _) => img.sysv.is_some_and(|t| t.offset == h),
-        (None, Some(g)) => img.gnu.is_some_and(|t| t.offset == g),
+        (Some(h), _) => img.sysv.is_some_and(|t| t.offset == h && t.nbucket != 0),
+        (None, Some(g)) => img.gnu.is_some_and(|t| t.offset == g && t.nbuckets != 0),
         (None, None) => true, // CRIU rejects the image cleanly
     };
     let symtab_ok = at(6).is_none_or(|v| v == img.dynsym_offset);
