@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README: `ci/test.sh`; `.ci/run` execs it).
 # Installs missing prerequisites, then runs, stopping at the first failure:
-#   cargo fmt --check, cargo clippy -D warnings, cargo test --all-targets (the workspace: vdso-lab and
-#   core/), ci/fuzz-smoke.sh,
+#   cargo fmt --check, cargo clippy -D warnings, ci/subjects.sh (fetch and build the real parsers),
+#   cargo test --all-targets (the workspace: vdso-lab, core/, subjects/), vdso-lab parsers over
+#   corpus/real and the parser_diff regressions against corpus/parsers.expected, ci/fuzz-smoke.sh,
 #   ci/test-cflite-build.sh (the ClusterFuzzLite build script in an emulated $SRC/$OUT),
 #   ci/restore-test.sh (real CRIU 4.2.1 and 4.1.1 built from source, restoring `vdso-lab victim` in every
 #   scenario, normal and forced-proxy, against the record ci/criu-expected.tsv; skipped without root),
@@ -58,8 +59,10 @@ echo "VDSO_LAB_REQUIRE=$VDSO_LAB_REQUIRE"
 total0=$SECONDS
 run fmt cargo fmt --all -- --check
 run clippy cargo clippy --workspace --all-targets -- -D warnings
+run subjects ci/subjects.sh
 run test cargo test --workspace --all-targets
 run criu-restore ci/restore-test.sh
+run parsers cargo run --quiet -- parsers corpus/real corpus/regressions/parser_diff --expect corpus/parsers.expected
 run fuzz-smoke ci/fuzz-smoke.sh
 run cflite-build ci/test-cflite-build.sh
 run kernel-matrix ci/kernel-matrix.sh

@@ -15,6 +15,7 @@
 //!   `vdso-lab replay`.
 //! * [`check`] — the main job as a library call: `check::run(&Host, &CheckConfig) -> CheckReport`, and
 //!   `repro vdso01` beside it.
+//! * [`parsers`] — the real parsers (CRIU releases, musl) judged against ours: `vdso-lab parsers`.
 //! * [`report`] — rendering for the CLI (text tables and the JSON schema of `inspect --json`).
 //!
 //! Vocabulary: the two images of a restore are always `dumped` (what the checkpoint saw; CRIU says
@@ -32,6 +33,7 @@ pub mod inputs;
 pub mod kernels;
 pub mod live;
 pub mod matrix;
+pub mod parsers;
 pub mod report;
 pub mod require;
 pub mod synth;

@@ -29,14 +29,19 @@
 //!   the kernel handed us. The kernel keeps the mapping for the life of the process; nothing in this crate
 //!   unmaps or moves the vDSO of the calling process (experiments that `mremap` it run in forked
 //!   children). The bytes are copied out at once and never referenced through the pointer again.
+//!
+//! The submodules [`child`] (fork, pipe, kill, waitpid: contained execution) and [`subjects`] (calls
+//! into the third-party parsers compiled by `vdso-lab-subjects`) state their own Safety sections.
 
 #![allow(unsafe_code)]
 
+pub mod child;
 pub mod init;
 pub mod lab;
 pub mod probe;
 mod remap;
 mod sample;
+pub mod subjects;
 pub mod timens;
 pub mod victim;
 

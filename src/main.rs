@@ -54,6 +54,8 @@ enum Cmd {
     },
     /// List the restore policies with their provenance.
     Policies,
+    /// The same images through the real parsers (CRIU releases, musl), compared with ours.
+    Parsers(vdso_lab::parsers::cli::Args),
     /// Extract every vDSO image embedded in kernels or Debian kernel packages (vmlinux, Image,
     /// bzImage, Image.gz, EFI zboot, .deb), named <arch>-<flavour>-<release>.so.
     Extract {
@@ -137,6 +139,7 @@ fn main() -> ExitCode {
         Cmd::Replay { dir } => replay(&dir.unwrap_or_else(default_corpus)),
         Cmd::Repro { scenario } => repro(&scenario),
         Cmd::Extract { paths, out } => extract_cmd(&paths, &out),
+        Cmd::Parsers(args) => vdso_lab::parsers::cli::run(&args),
         Cmd::Policies => {
             let w = vdso_lab::policy::ALL.iter().map(|p| p.name.len()).max();
             for p in vdso_lab::policy::ALL {

@@ -7,6 +7,7 @@
 //! of DESIGN.md §3 and both sides of the comparison.
 
 pub mod oracles;
+pub mod parser_diff;
 pub mod plan_chain;
 pub mod remap_layout;
 pub mod vdso_parse;
@@ -46,6 +47,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "plan_chain",
         run: plan_chain::run,
+    },
+    Target {
+        name: "parser_diff",
+        run: parser_diff::run,
     },
 ];
 

@@ -1,0 +1,1 @@
+/* vdso-lab shim for musl's src/internal/syscall.h: vdso.c needs nothing from it. */
