@@ -108,28 +108,53 @@ fn side_layout(
 }
 
 /// What `plan` was asked.
-pub struct PlanRequest<'s> {
-    pub dumped: &'s str,
-    pub runtime: &'s str,
-    pub policy: &'s str,
-    pub dumped_layout: Option<&'s str>,
-    pub runtime_layout: Option<&'s str>,
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    /// Image file, or `live` for this kernel's vDSO.
+    pub dumped: String,
+    /// Image file, or `live`.
+    pub runtime: String,
+    /// The restore policy: strict, strict-proxy, criu-3.19, criu-4.0, criu-4.1, criu-4.2 (`vdso-lab
+    /// policies` lists them with their provenance).
+    #[arg(long, default_value = "strict")]
+    pub policy: String,
+    /// Never remap: proxy with trampolines even where the policy would remap (what CRIU's fault
+    /// injection CRIU_FAULT=127 forces).
+    #[arg(long)]
+    pub force_proxy: bool,
+    /// Layout of the dumped side: an era (no-vvar, vvar-before-vdso, vdso-before-vvar, vvar-timens,
+    /// vclock-split) or a /proc/PID/maps file. Default: the era of the image's kernel version.
+    #[arg(long)]
+    pub dumped_layout: Option<String>,
+    /// Layout of the runtime side (as --dumped-layout); the runtime vDSO is parked 1 MiB above the
+    /// dumped one unless a maps file says otherwise.
+    #[arg(long)]
+    pub runtime_layout: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Load both sides of a `plan` request and plan it. Returns the plan and the dumped `[vdso]` address
 /// (the text report shows addresses relative to it).
-pub fn plan_request(req: &PlanRequest) -> Result<(Plan, u64), String> {
-    let policy = policy_named(req.policy)?;
-    let (db, dlive) = load_side(req.dumped)?;
-    let (rb, rlive) = load_side(req.runtime)?;
+pub fn plan_request(req: &PlanArgs) -> Result<(Plan, u64), String> {
+    let named = policy_named(&req.policy)?;
+    let forced = named.forced_proxy();
+    let policy = if req.force_proxy { &forced } else { named };
+    let (db, dlive) = load_side(&req.dumped)?;
+    let (rb, rlive) = load_side(&req.runtime)?;
     let di =
         Image::parse(&db).map_err(|e| format!("{}: not a valid vDSO image: {e}", req.dumped))?;
     let ri =
         Image::parse(&rb).map_err(|e| format!("{}: not a valid vDSO image: {e}", req.runtime))?;
     let (d0, r0) = default_bases(Arch::of(&di));
-    let dl = side_layout(&di, req.dumped_layout, dlive, d0)?;
+    let dl = side_layout(&di, req.dumped_layout.as_deref(), dlive, d0)?;
     let dstart = dl.get(Role::Vdso).map_or(d0, |m| m.start);
-    let rl = side_layout(&ri, req.runtime_layout, rlive, dstart.wrapping_add(r0 - d0))?;
+    let rl = side_layout(
+        &ri,
+        req.runtime_layout.as_deref(),
+        rlive,
+        dstart.wrapping_add(r0 - d0),
+    )?;
     let p = plan(
         &Side {
             image: &di,

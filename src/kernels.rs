@@ -126,8 +126,8 @@ pub fn run_args(a: &KernelsArgs) -> Result<KernelsReport, String> {
             Vec::new()
         } else {
             crate::policy::ALL
-                .iter()
-                .copied()
+                .into_iter()
+                .chain(crate::policy::MORE)
                 .filter(|p| p.name != "strict-proxy")
                 .collect()
         },

@@ -72,26 +72,7 @@ enum Cmd {
     },
     /// Plan restoring DUMPED (checkpoint kernel's vDSO) on RUNTIME (restore kernel's): decision,
     /// trampolines with their decoded instructions, findings. Exits 1 when the plan has errors.
-    Plan {
-        /// Image file, or `live` for this kernel's vDSO.
-        dumped: String,
-        /// Image file, or `live`.
-        runtime: String,
-        /// The restore policy: strict, strict-proxy, criu-3.19, criu-4.0, criu-4.1 (`vdso-lab policies`
-        /// lists them with their provenance).
-        #[arg(long, default_value = "strict")]
-        policy: String,
-        /// Layout of the dumped side: an era (no-vvar, vvar-before-vdso, vdso-before-vvar, vvar-timens,
-        /// vclock-split) or a /proc/PID/maps file. Default: the era of the image's kernel version.
-        #[arg(long)]
-        dumped_layout: Option<String>,
-        /// Layout of the runtime side (as --dumped-layout); the runtime vDSO is parked 1 MiB above the
-        /// dumped one unless a maps file says otherwise.
-        #[arg(long)]
-        runtime_layout: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Plan(inputs::PlanArgs),
     /// Boot real kernels under QEMU with the lab as /init: check on each, then live vDSOs dumped on one
     /// kernel restored and called on another under strict and the CRIU presets.
     Kernels(vdso_lab::kernels::KernelsArgs),
@@ -141,29 +122,18 @@ fn main() -> ExitCode {
         Cmd::Extract { paths, out } => extract_cmd(&paths, &out),
         Cmd::Parsers(args) => vdso_lab::parsers::cli::run(&args),
         Cmd::Policies => {
-            let w = vdso_lab::policy::ALL.iter().map(|p| p.name.len()).max();
-            for p in vdso_lab::policy::ALL {
+            let all = || {
+                vdso_lab::policy::ALL
+                    .into_iter()
+                    .chain(vdso_lab::policy::MORE)
+            };
+            let w = all().map(|p| p.name.len()).max();
+            for p in all() {
                 println!("{:<w$}  {}", p.name, p.provenance, w = w.unwrap_or(0));
             }
             Ok(true)
         }
-        Cmd::Plan {
-            dumped,
-            runtime,
-            policy,
-            dumped_layout,
-            runtime_layout,
-            json,
-        } => plan_cmd(
-            &inputs::PlanRequest {
-                dumped: &dumped,
-                runtime: &runtime,
-                policy: &policy,
-                dumped_layout: dumped_layout.as_deref(),
-                runtime_layout: runtime_layout.as_deref(),
-            },
-            json,
-        ),
+        Cmd::Plan(args) => plan_cmd(&args),
         Cmd::Kernels(args) => kernels_cmd(&args),
         Cmd::Matrix {
             dirs,
@@ -247,9 +217,9 @@ fn replay(dir: &Path) -> Result<bool, String> {
     Ok(results.iter().all(|(_, _, r)| r.failures.is_empty()))
 }
 
-fn plan_cmd(req: &inputs::PlanRequest, as_json: bool) -> Result<bool, String> {
+fn plan_cmd(req: &inputs::PlanArgs) -> Result<bool, String> {
     let (p, dstart) = inputs::plan_request(req)?;
-    if as_json {
+    if req.json {
         json(&p)?;
     } else {
         print!("{}", report::plan_text(&p, dstart));

@@ -208,7 +208,11 @@ fn policy_help_lists_every_policy() {
         })
         .collect();
     assert!(col.windows(2).all(|w| w[0] == w[1]), "misaligned:\n{text}");
-    for p in vdso_lab::policy::ALL {
+    for p in vdso_lab::policy::ALL
+        .into_iter()
+        .chain(vdso_lab::policy::MORE)
+    {
+        assert!(text.contains(p.name), "policies does not list {}", p.name);
         assert!(
             help.contains(p.name),
             "plan --help does not name {}",
