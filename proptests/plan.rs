@@ -55,6 +55,24 @@ proptest! {
         oracles::check_remap_safety(&ds.layout, &rs.layout, &p);
     }
 
+    /// Issue 13 items 1-2: wherever the kernel maps the runtime vDSO, even on top of the dumped one or
+    /// a few pages off, and under every policy, the parked runtime never lies on the dumped image and
+    /// every remap move is executable in order (invariant 6), and entry points still resolve (4).
+    #[test]
+    fn overlapping_runtime_layouts_are_parked(dumped in dumped_spec(), e in evolution(), pages in -12i64..12, pol in 0usize..5) {
+        let runtime = evolve(&dumped, &e);
+        let (db, rb) = (dumped.build().unwrap(), runtime.build().unwrap());
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let arch = Arch::of(&di).unwrap();
+        let (d0, _) = default_bases(Some(arch));
+        let r0 = d0.wrapping_add_signed(pages * 4096);
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let p = plan(&ds, &rs, vdso_lab::policy::ALL[pol]);
+        oracles::check_plan_sound(&ds, &rs, &p);
+        oracles::check_patch_safety(&ds, &p);
+        oracles::check_remap_safety(&ds.layout, &rs.layout, &p);
+    }
+
     #[test]
     fn chains_resolve_like_direct_restores(a in dumped_spec(), e1 in evolution(), e2 in evolution(), e3 in evolution()) {
         let b = evolve(&a, &e1);

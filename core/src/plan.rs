@@ -52,6 +52,10 @@ pub enum FindingKind {
     UnsupportedArch,
     /// A patch would write outside the dumped image's `.text`.
     PatchOutsideText,
+    /// The runtime special mappings overlap the dumped ones (or a move's source overlaps its
+    /// destination, which `mremap` refuses): the restorer parks them in a scratch area first, and says
+    /// so; with no room to park, the restore is refused.
+    OverlappingRegions,
 }
 
 /// One thing the planner found.
@@ -128,6 +132,33 @@ impl Plan {
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .count()
+    }
+
+    /// Where the runtime `[vdso]` is after the restore, given where the kernel mapped it (`runtime`):
+    /// the parking address of a proxy, else its place in `runtime` (0 without one).
+    pub fn runtime_vdso(&self, runtime: &Layout) -> u64 {
+        match &self.decision {
+            Decision::Proxy { park, .. } => *park,
+            _ => runtime.get(Role::Vdso).map_or(0, |m| m.start),
+        }
+    }
+
+    /// The runtime special mappings where a proxy leaves them (moved by its parking, distances kept);
+    /// `runtime` unchanged for remaps and refusals.
+    pub fn runtime_layout_after(&self, runtime: &Layout) -> Layout {
+        let start = runtime.get(Role::Vdso).map_or(0, |m| m.start);
+        let delta = self.runtime_vdso(runtime).wrapping_sub(start);
+        Layout {
+            mappings: runtime
+                .mappings
+                .iter()
+                .map(|m| Mapping {
+                    start: m.start.wrapping_add(delta),
+                    end: m.end.wrapping_add(delta),
+                    ..*m
+                })
+                .collect(),
+        }
     }
 
     /// A one-word outcome for tables: `remap`, `remap-unsound`, `proxy`, `proxy-findings`, `refused`.
@@ -402,17 +433,13 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
     };
     let plan = if remap {
         let delta = dv.start.wrapping_sub(rv.start);
-        let moves: Vec<Move> = runtime
-            .layout
-            .movable()
-            .filter(|m| policy.vclock_aware || m.role != Role::VvarVclock)
-            .map(|m| Move {
-                role: m.role,
-                from: m.start,
-                to: m.start.wrapping_add(delta),
-                len: m.len(),
-            })
-            .collect();
+        let Some(moves) = remap_moves(&runtime.layout, &dumped.layout, delta, arch, policy) else {
+            findings.push(no_room(&dumped.layout, &runtime.layout));
+            return refused(findings);
+        };
+        if moves.len() > runtime.layout.movable().count() {
+            findings.push(parked_first(&moves));
+        }
         if !same_shape {
             findings.push(finding(
                 FindingKind::UnsoundRemap,
@@ -432,9 +459,130 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
             findings,
         }
     } else {
+        // The runtime mappings must not stay on top of the dumped image they are proxied from.
+        let rspan = span(&runtime.layout);
+        if overlaps(rspan, span(&dumped.layout)) {
+            let Some(p) = park_delta(rspan, &[span(&dumped.layout)], arch) else {
+                findings.push(no_room(&dumped.layout, &runtime.layout));
+                return refused(findings);
+            };
+            let parked = rv.start.wrapping_add(p);
+            findings.push(finding(
+                FindingKind::OverlappingRegions,
+                Severity::Info,
+                None,
+                format!(
+                    "the runtime mappings {:#x}..{:#x} overlap the dumped ones {:#x}..{:#x}: the runtime [vdso] is parked at {parked:#x} first (CRIU: vdso_do_park, criu/pie/parasite-vdso.c)",
+                    rspan.0, rspan.1, span(&dumped.layout).0, span(&dumped.layout).1
+                ),
+            ));
+            let cx = Planning {
+                rv: Mapping {
+                    start: parked,
+                    end: rv.end.wrapping_add(p),
+                    ..rv
+                },
+                ..cx
+            };
+            return verify(&cx, proxy(&cx, findings));
+        }
         proxy(&cx, findings)
     };
     verify(&cx, plan)
+}
+
+/// The address range `[lo, hi)` covered by a layout's movable mappings (`(0, 0)` when it has none).
+fn span(l: &Layout) -> (u64, u64) {
+    let lo = l.movable().map(|m| m.start).min().unwrap_or(0);
+    let hi = l.movable().map(|m| m.end).max().unwrap_or(0);
+    (lo, hi)
+}
+
+fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
+    a.0 < a.1 && b.0 < b.1 && a.0 < b.1 && b.0 < a.1
+}
+
+/// The displacement that parks the mappings spanning `r` in a scratch area overlapping neither `r`
+/// itself nor any range of `avoid`: directly above the highest of them, else directly below the lowest
+/// (near, so short trampolines still reach). `None` when neither fits the architecture's address space.
+/// CRIU parks the runtime `[vdso]`/`[vvar]` in its restorer's bootstrap area, which is chosen clear of
+/// every dumped mapping (`vdso_do_park`, criu/pie/parasite-vdso.c, v4.1.1 and v4.2.1).
+pub fn park_delta(r: (u64, u64), avoid: &[(u64, u64)], arch: Arch) -> Option<u64> {
+    let len = r.1.checked_sub(r.0)?;
+    let all = || avoid.iter().chain([&r]).filter(|s| s.0 < s.1);
+    let hi = all().map(|s| s.1).max()?;
+    let lo = all().map(|s| s.0).min()?;
+    let above = hi
+        .checked_add(len)
+        .filter(|&end| end.wrapping_sub(1) <= arch.max_address())
+        .map(|_| hi);
+    let below = lo.checked_sub(len).filter(|&s| s >= 1 << 16);
+    above.or(below).map(|at| at.wrapping_sub(r.0))
+}
+
+/// The moves of a remap by `delta`, in the order a restorer makes them. When a move's destination
+/// overlaps any runtime mapping still to be moved (its own source included, which `mremap` refuses
+/// with `EINVAL`), every mapping is parked first and moved from there, as CRIU does (`vdso_do_park`
+/// at restore start, `park_at` from `remap_rt_vdso`, criu/pie/parasite-vdso.c). `None`: no room.
+fn remap_moves(
+    runtime: &Layout,
+    dumped: &Layout,
+    delta: u64,
+    arch: Arch,
+    policy: &Policy,
+) -> Option<Vec<Move>> {
+    let moved = || {
+        runtime
+            .movable()
+            .filter(|m| policy.vclock_aware || m.role != Role::VvarVclock)
+    };
+    let direct = |m: &Mapping, by: u64| Move {
+        role: m.role,
+        from: m.start,
+        to: m.start.wrapping_add(by),
+        len: m.len(),
+    };
+    let r = span(runtime);
+    let dest = (r.0.wrapping_add(delta), r.1.wrapping_add(delta));
+    if !overlaps(r, dest) {
+        return Some(moved().map(|m| direct(m, delta)).collect());
+    }
+    let p = park_delta(r, &[dest, span(dumped)], arch)?;
+    let mut moves: Vec<Move> = moved().map(|m| direct(m, p)).collect();
+    let back = delta.wrapping_sub(p);
+    moves.extend(moved().map(|m| Move {
+        role: m.role,
+        from: m.start.wrapping_add(p),
+        to: m.start.wrapping_add(delta),
+        len: m.len(),
+    }));
+    debug_assert!(moves
+        .iter()
+        .all(|m| m.to.wrapping_sub(m.from) == p || m.to.wrapping_sub(m.from) == back));
+    Some(moves)
+}
+
+fn no_room(dumped: &Layout, runtime: &Layout) -> Finding {
+    let (d, r) = (span(dumped), span(runtime));
+    finding(
+        FindingKind::OverlappingRegions,
+        Severity::Error,
+        None,
+        format!(
+            "the runtime mappings {:#x}..{:#x} overlap the dumped ones {:#x}..{:#x} and there is no room to park them",
+            r.0, r.1, d.0, d.1
+        ),
+    )
+}
+
+fn parked_first(moves: &[Move]) -> Finding {
+    let at = moves.first().map_or(0, |m| m.to);
+    finding(
+        FindingKind::OverlappingRegions,
+        Severity::Info,
+        None,
+        format!("the runtime mappings overlap their destination: they are parked at {at:#x} first, then moved (mremap refuses an overlapping move)"),
+    )
 }
 
 /// What `proxy` and `verify` work from: both images, the policy, the architecture, both `[vdso]`
@@ -859,7 +1007,7 @@ impl<'a> World<'a> {
             },
             policy,
         );
-        let base = runtime_layout.get(Role::Vdso).map_or(0, |m| m.start);
+        let base = p.runtime_vdso(runtime_layout);
         let now = self.apply(current, &p, &runtime, base);
         Ok((p, now))
     }
