@@ -73,6 +73,43 @@ proptest! {
         oracles::check_remap_safety(&ds.layout, &rs.layout, &p);
     }
 
+    /// Issue 13 item 4: nulling any runtime entries (as the kernel does to withdraw them) never lets an
+    /// empty name match: every dumped export whose runtime name was nulled is named by a finding under
+    /// every policy, and no trampoline lands on a nulled entry.
+    #[test]
+    fn nulled_runtime_entries_are_findings(dumped in dumped_spec(), e in evolution(), mask in any::<u32>(), dmask in any::<u32>(), same in any::<bool>(), pol in 0usize..5) {
+        let dmask = if same { mask } else { dmask };
+        let runtime = evolve(&dumped, &e);
+        let (mut db, mut rb) = (dumped.build().unwrap(), runtime.build().unwrap());
+        let dnames: Vec<String> = Image::parse(&db).unwrap().functions().map(|s| s.name.to_string()).collect();
+        let dchosen: Vec<&str> = dnames.iter().enumerate().filter(|(i, _)| dmask >> (i % 32) & 1 == 1).map(|(_, n)| n.as_str()).collect();
+        vdso_lab::synth::null::null_names(&mut db, &dchosen);
+        let names: Vec<String> = Image::parse(&rb).unwrap().functions().map(|s| s.name.to_string()).collect();
+        let chosen: Vec<&str> = names.iter().enumerate().filter(|(i, _)| mask >> (i % 32) & 1 == 1).map(|(_, n)| n.as_str()).collect();
+        let n = vdso_lab::synth::null::null_names(&mut rb, &chosen);
+        prop_assert!(n >= chosen.len(), "nulled {} of {:?}", n, chosen);
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let p = plan(&ds, &rs, vdso_lab::policy::ALL[pol]);
+        oracles::check_plan_sound(&ds, &rs, &p);
+        oracles::check_patch_safety(&ds, &p);
+        for s in di.functions() {
+            let still = ri.functions().any(|r| r.name == s.name && r.version == s.version);
+            if chosen.contains(&s.name) && !still {
+                let k = key(s.name, s.version);
+                prop_assert!(p.findings.iter().any(|f| f.symbol.as_deref() == Some(k.as_str())), "{} unnamed: {:?}", k, p.findings);
+            }
+        }
+        if let Decision::Proxy { patches, park } = &p.decision {
+            for n in ri.nulled() {
+                let at = park + n.offset.unwrap();
+                let aliased = ri.functions().any(|f| f.offset == n.offset && !f.name.is_empty());
+                prop_assert!(aliased || patches.iter().all(|t| t.target != at), "a trampoline lands on a nulled entry at {:#x}", at);
+            }
+        }
+    }
+
     #[test]
     fn chains_resolve_like_direct_restores(a in dumped_spec(), e1 in evolution(), e2 in evolution(), e3 in evolution()) {
         let b = evolve(&a, &e1);

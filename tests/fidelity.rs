@@ -109,3 +109,70 @@ fn overlapping_remap_parks_first() {
     }
     assert!(p.findings.iter().all(|f| f.severity == Severity::Info));
 }
+
+const ARM_7_2: &str = "arm-vdso-7.2.13+deb14-armmp.so";
+const ARM_CLOCKS: [&str; 3] = [
+    "__vdso_gettimeofday",
+    "__vdso_clock_gettime",
+    "__vdso_clock_gettime64",
+];
+
+fn arm_nulled() -> Vec<u8> {
+    let mut b = real(ARM_7_2);
+    assert_eq!(vdso_lab::synth::null::null_names(&mut b, &ARM_CLOCKS), 3);
+    b
+}
+
+/// Item 4: nulled entries are never matched by their empty name: two nulled images proxy the named
+/// entries only, and no trampoline lands on a nulled runtime entry.
+#[test]
+fn empty_names_never_match() {
+    let b = arm_nulled();
+    let img = Image::parse(&b).unwrap();
+    assert_eq!(img.nulled().count(), 3);
+    assert!(img.functions().all(|s| !s.name.is_empty()));
+    let (d0, r0) = default_bases(vdso_lab::arch::Arch::of(&img));
+    let (ds, rs) = (Side::preset(&img, d0), Side::preset(&img, r0));
+    let p = plan(&ds, &rs, &policy::STRICT_PROXY);
+    let Decision::Proxy { patches, park } = &p.decision else {
+        panic!("{:?}", p.decision)
+    };
+    let nulled: Vec<u64> = img.nulled().map(|s| park + s.offset.unwrap()).collect();
+    for t in patches {
+        assert!(
+            !nulled.contains(&t.target),
+            "{:?} lands on a nulled entry",
+            t.symbols
+        );
+        assert!(t
+            .symbols
+            .iter()
+            .all(|s| !s.starts_with('@') && !s.is_empty()));
+    }
+    assert_eq!(patches.len(), img.functions().count());
+}
+
+/// Item 4: a dumped entry whose runtime counterpart the kernel nulled is a finding of its own, under
+/// every policy.
+#[test]
+fn runtime_nulled_counterpart_is_a_finding() {
+    let (db, rb) = (real(ARM_7_2), arm_nulled());
+    let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+    let (d0, r0) = default_bases(vdso_lab::arch::Arch::of(&di));
+    for pol in policy::ALL {
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let p = plan(&ds, &rs, pol);
+        for name in ["__vdso_gettimeofday", "__vdso_clock_gettime"] {
+            let k = format!("{name}@LINUX_2.6");
+            assert!(
+                p.findings.iter().any(|f| f.kind == FindingKind::NulledEntry
+                    && f.severity == Severity::Error
+                    && f.symbol.as_deref() == Some(k.as_str())),
+                "{}: {k} not reported as nulled: {:#?}",
+                pol.name,
+                p.findings
+            );
+        }
+        oracles::check_plan_sound(&ds, &rs, &p);
+    }
+}

@@ -42,6 +42,10 @@ pub enum FindingKind {
     OverlappingPatches,
     /// The runtime image lacks an entry point the dumped one exports.
     TargetMissing,
+    /// The runtime image lacks an entry point the dumped one exports, and has nulled (empty-named)
+    /// entries of the same version: the runtime kernel withdrew it (32-bit arm does for its clock
+    /// entries when the timer is not usable from userspace). A name is never matched by an empty one.
+    NulledEntry,
     /// An entry point lands in runtime code that is not the same function.
     Misdirected,
     /// The layout has mappings the policy does not understand (e.g. `[vvar_vclock]` for a restorer that
@@ -279,6 +283,24 @@ fn counterpart<'a>(runtime: &[Symbol<'a>], s: &Symbol, by_name_only: bool) -> Op
         .copied()
 }
 
+/// How to report a dumped entry point of `version` that the runtime image does not export: as nulled
+/// when the runtime image has nulled entries of that version, else as missing.
+fn missing_kind(runtime: &Image, version: Option<&str>) -> (FindingKind, String) {
+    let nulled = runtime.nulled().filter(|s| s.version == version).count();
+    if nulled > 0 {
+        (
+            FindingKind::NulledEntry,
+            format!("the runtime image does not export it and has {nulled} nulled (empty-named) entries: the runtime kernel withdrew it (arm does when the timer is not usable from userspace); a cached pointer must fall back to the syscall, which no trampoline can express"),
+        )
+    } else {
+        (
+            FindingKind::TargetMissing,
+            "the runtime image does not export it; restoring would leave it pointing at dead code"
+                .into(),
+        )
+    }
+}
+
 /// Decide how `dumped` is restored on `runtime` under `policy`.
 pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
     let mut findings = Vec::new();
@@ -359,19 +381,15 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
 
     // Refusal under strict: every exported function needs a counterpart.
     if policy.missing == Missing::Refuse {
-        let missing: Vec<String> = exports
+        let missing: Vec<(String, Option<&str>)> = exports
             .iter()
             .filter(|s| counterpart(&rfuncs, s, false).is_none())
-            .map(key)
+            .map(|s| (key(s), s.version))
             .collect();
         if !missing.is_empty() {
-            for m in &missing {
-                findings.push(finding(
-                    FindingKind::TargetMissing,
-                    Severity::Error,
-                    Some(m.clone()),
-                    "the runtime image does not export it; restoring would leave it pointing at dead code".into(),
-                ));
+            for (m, version) in &missing {
+                let (kind, detail) = missing_kind(runtime.image, *version);
+                findings.push(finding(kind, Severity::Error, Some(m.clone()), detail));
             }
             return refused(findings);
         }
@@ -622,12 +640,12 @@ fn verify_by_knowledge(cx: &Planning<'_, '_, '_>, plan: &mut Plan) {
                 format!("{} does not know it: left unredirected", policy.name),
             ));
         } else if counterpart(rfuncs, s, false).is_none() {
-            plan.findings.push(finding(
-                FindingKind::TargetMissing,
-                Severity::Error,
-                Some(key(s)),
-                "the runtime image does not export it: the trampoline jumps to the runtime base minus one".into(),
-            ));
+            let (kind, why) = match missing_kind(cx.runtime, s.version) {
+                (FindingKind::NulledEntry, why) => (FindingKind::NulledEntry, why),
+                _ => (FindingKind::TargetMissing, "the runtime image does not export it: the trampoline jumps to the runtime base minus one".into()),
+            };
+            plan.findings
+                .push(finding(kind, Severity::Error, Some(key(s)), why));
         }
     }
 }
@@ -808,6 +826,17 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
                 FindingKind::TargetMissing,
                 format!("jumps to {address:#x}, outside every mapping"),
             ),
+        };
+        let problem = match (want, problem.0) {
+            (None, FindingKind::Misdirected | FindingKind::TargetMissing) => {
+                match missing_kind(runtime, s.version) {
+                    (FindingKind::NulledEntry, why) => {
+                        (FindingKind::NulledEntry, format!("{}; {why}", problem.1))
+                    }
+                    _ => problem,
+                }
+            }
+            _ => problem,
         };
         let k = key(s);
         let repeated = plan.findings[own..]

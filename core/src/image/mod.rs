@@ -229,15 +229,31 @@ pub struct Symbol<'a> {
 /// in their last byte (`__kernel_clock_getres`, `__kernel_gettimeofday`). Only the rest reach
 /// `memcmp`, which in a fuzz build goes through libFuzzer's interceptor, at some cost per call.
 #[inline]
+///
+/// An empty name matches nothing, itself included: it is a kernel-nulled entry (32-bit arm zeroes the
+/// `st_name` of its clock entries when the timer is not usable from userspace, `vdso_nullpatch_one` in
+/// Linux `arch/arm/kernel/vdso.c`), which no libc can resolve.
 pub fn same_name(a: &str, b: &str) -> bool {
     a.len() == b.len()
+        && !a.is_empty()
         && (a.as_ptr() == b.as_ptr() || (a.as_bytes().last() == b.as_bytes().last() && a == b))
 }
 
 impl Symbol<'_> {
-    /// Defined, visible to other objects (global or weak): what a libc can resolve and cache.
+    /// Defined, visible to other objects (global or weak), and named: what a libc can resolve and
+    /// cache. An empty-named symbol is a nulled entry ([`Symbol::is_nulled`]), not an export.
     pub fn is_export(&self) -> bool {
+        self.is_defined_visible() && !self.name.is_empty()
+    }
+    fn is_defined_visible(&self) -> bool {
         self.offset.is_some() && matches!(self.binding, Binding::Global | Binding::Weak)
+    }
+    /// A defined, visible code symbol whose name the kernel nulled (see [`same_name`]): the entry
+    /// exists in the image but no libc can find it, so the kernel has withdrawn it.
+    pub fn is_nulled(&self) -> bool {
+        self.is_defined_visible()
+            && self.name.is_empty()
+            && matches!(self.kind, SymKind::Func | SymKind::NoType | SymKind::Ifunc)
     }
     /// An exported entry point: a function, or an untyped symbol defined in code (arm64 exports
     /// `__kernel_rt_sigreturn` as NOTYPE), or an ifunc.
@@ -919,6 +935,11 @@ impl<'a> Image<'a> {
     /// Exported symbols (defined, global or weak), in table order.
     pub fn exports(&self) -> impl Iterator<Item = Symbol<'a>> + '_ {
         self.symbols().filter(|s| s.is_export())
+    }
+
+    /// Kernel-nulled entry points (see [`Symbol::is_nulled`]), in table order.
+    pub fn nulled(&self) -> impl Iterator<Item = Symbol<'a>> + '_ {
+        self.symbols().filter(|s| s.is_nulled())
     }
 
     /// Exported entry points (see [`Symbol::is_code`]), in table order.
