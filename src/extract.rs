@@ -305,18 +305,6 @@ fn deb(bytes: &[u8], from: &str, out: &mut Vec<Found>) -> Result<(), String> {
     Err(format!("{from}: a .deb without data.tar"))
 }
 
-/// `e_flags` of an ELF image (already parsed, so the header is there).
-fn img_flags(b: &[u8]) -> u32 {
-    let at = if b.get(4) == Some(&2) { 48 } else { 36 };
-    let Some(f) = b.get(at..at + 4) else { return 0 };
-    let a = [f[0], f[1], f[2], f[3]];
-    if b.get(5) == Some(&2) {
-        u32::from_be_bytes(a)
-    } else {
-        u32::from_le_bytes(a)
-    }
-}
-
 /// Every vDSO image in `bytes` (a kernel, a compressed kernel or a .deb), named
 /// `<arch>-<flavour>-<release>.so`: the flavour is `vdso64`/`vdso32`/`vdsox32` on x86 and, elsewhere,
 /// `vdso32` for an ELF32 image of a kernel that also has an ELF64 one (a compat vDSO), else `vdso`.
@@ -340,14 +328,13 @@ pub fn extract(bytes: &[u8], from: &str) -> Result<Vec<Found>, String> {
             _ => "vdso",
         };
         // mips kernels carry two ELF32 vDSOs (o32 and n32, the latter flagged EF_MIPS_ABI2).
-        let abi = if f.arch == Some(Arch::Mips) && img_flags(&f.bytes) & 0x20 != 0 {
-            "n32"
-        } else {
-            ""
+        // Named `mips-vdso32n32-*` (as before `Arch::MipsN32` existed), so corpus names stay stable.
+        let (arch, abi) = match f.arch {
+            Some(Arch::MipsN32) => ("mips", "n32"),
+            a => (a.map_or("unknown", |a| a.name()), ""),
         };
         f.name = format!(
-            "{}-{flavour}{abi}-{}.so",
-            f.arch.map_or("unknown", |a| a.name()),
+            "{arch}-{flavour}{abi}-{}.so",
             f.release.as_deref().unwrap_or("unknown")
         );
     }

@@ -391,8 +391,9 @@ pub fn matrix_text(m: &crate::matrix::Matrix) -> String {
     for a in &m.arches {
         let _ = writeln!(
             o,
-            "\n{} ({} images; rows dumped, columns runtime)",
+            "\n{} {} ({} images; rows dumped, columns runtime)",
             a.arch.name(),
+            a.abi.describe(a.arch),
             a.images.len()
         );
         let w = a.images.iter().map(|n| n.len()).max().unwrap_or(0);
@@ -458,9 +459,10 @@ pub fn matrix_svg(m: &crate::matrix::Matrix) -> String {
         let n = a.images.len();
         let _ = writeln!(
             body,
-            r#"<text x="4" y="{}" font-size="14" font-weight="bold">{} — rows: dumped kernel, columns: runtime kernel</text>"#,
+            r#"<text x="4" y="{}" font-size="14" font-weight="bold">{} ({}) — rows: dumped kernel, columns: runtime kernel</text>"#,
             y,
-            a.arch.name()
+            a.arch.name(),
+            a.abi.describe(a.arch)
         );
         // Column labels, rotated, above the grid.
         let head = a.images.iter().map(|n| n.len()).max().unwrap_or(0) * 5 + 10;

@@ -176,3 +176,60 @@ fn runtime_nulled_counterpart_is_a_finding() {
         oracles::check_plan_sound(&ds, &rs, &p);
     }
 }
+
+fn set_flags(bytes: &mut [u8], f: impl Fn(u32) -> u32) {
+    // e_flags: offset 36 in ELF32, 48 in ELF64; these images are little-endian.
+    let at = if bytes[4] == 1 { 36 } else { 48 };
+    let v = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    bytes[at..at + 4].copy_from_slice(&f(v).to_le_bytes());
+}
+
+fn refused_for_arch(d: &[u8], r: &[u8]) -> bool {
+    let (di, ri) = (Image::parse(d).unwrap(), Image::parse(r).unwrap());
+    let (d0, r0) = default_bases(vdso_lab::arch::Arch::of(&di));
+    let p = plan(
+        &Side::preset(&di, d0),
+        &Side::preset(&ri, r0),
+        &policy::STRICT,
+    );
+    p.decision == Decision::Refused
+        && p.findings
+            .iter()
+            .any(|f| f.kind == FindingKind::UnsupportedArch)
+}
+
+/// Item 3: every (machine, class, byte order, ABI flags) pair is its own architecture: MIPS n32 is
+/// not o32, x32 is not x86-64, an old-ABI arm image is not EABI5, ppc64 ELFv1 is not ELFv2.
+#[test]
+fn abi_flags_separate_architectures() {
+    let n32 = real("mips-vdso32n32-6.1.0-50-mips64r2el.so");
+    let o32 = real("mips-vdso32-6.1.0-50-mips64r2el.so");
+    assert!(refused_for_arch(&n32, &o32));
+    assert!(refused_for_arch(&o32, &n32));
+    assert!(!refused_for_arch(&o32, &o32));
+    assert!(refused_for_arch(
+        &real("x32-vdsox32-7.2.13+deb14-amd64.so"),
+        &real(X86_64_7_2)
+    ));
+    let eabi = real(ARM_7_2);
+    let mut old_abi = eabi.clone();
+    set_flags(&mut old_abi, |f| f & 0x00ff_ffff);
+    assert!(refused_for_arch(&eabi, &old_abi));
+    let v2 = real("ppc64-vdso-7.2.13+deb14-powerpc64le.so");
+    let mut v1 = v2.clone();
+    set_flags(&mut v1, |f| (f & !3) | 1);
+    assert!(refused_for_arch(&v2, &v1));
+    assert!(!refused_for_arch(&v2, &v2));
+    // And the matrix never pairs them.
+    let entries: Vec<vdso_lab::matrix::Entry> =
+        [("n32", n32), ("o32", o32), ("v1", v1), ("v2", v2)]
+            .into_iter()
+            .map(|(n, b)| vdso_lab::matrix::Entry {
+                name: n.into(),
+                bytes: b,
+            })
+            .collect();
+    let m = vdso_lab::matrix::Matrix::build(&entries, &policy::STRICT);
+    assert_eq!(m.arches.len(), 4);
+    assert!(m.arches.iter().all(|a| a.images.len() == 1));
+}

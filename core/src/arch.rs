@@ -39,7 +39,11 @@ pub enum Arch {
     S390,
     Riscv64,
     Mips64,
+    /// MIPS o32 (ELFCLASS32 without `EF_MIPS_ABI2`).
     Mips,
+    /// MIPS n32: ELFCLASS32 images of 64-bit code, `EF_MIPS_ABI2` in `e_flags` (the `vdso-n32` image of
+    /// a mips64 kernel). Another ABI than o32: a process of one never runs on the other's vDSO.
+    MipsN32,
     Loongarch64,
 }
 
@@ -85,9 +89,72 @@ impl fmt::Display for EncodeError {
 
 const INT3: u8 = 0xcc;
 
+/// `e_flags` bit of MIPS n32 images (`EF_MIPS_ABI2`).
+const EF_MIPS_ABI2: u32 = 0x20;
+
+/// What must agree, beyond the [`Arch`], for a process of one image's ABI to run on the other's
+/// entry points: the byte order, and the ABI bits of `e_flags` — the ARM EABI version
+/// (`EF_ARM_EABIMASK`), the PowerPC 64 ELF ABI version (ELFv1 or ELFv2: function descriptors or
+/// not), the MIPS ABI (`EF_MIPS_ABI`, o32/o64/eabi). Other `e_flags` bits (float ABI details, ISA
+/// level) vary between builds of one ABI and are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Abi {
+    pub big_endian: bool,
+    /// The ABI bits of `e_flags` (masked per machine; 0 where no bit is an ABI bit).
+    pub flags: u32,
+}
+
+impl Abi {
+    pub fn of(img: &Image) -> Abi {
+        let mask = match img.machine {
+            eh::EM_ARM => 0xff00_0000,                 // EF_ARM_EABIMASK
+            eh::EM_PPC64 => 0x3,                       // EF_PPC64_ABI
+            eh::EM_MIPS => 0x0000_f000 | EF_MIPS_ABI2, // EF_MIPS_ABI, EF_MIPS_ABI2
+            _ => 0,
+        };
+        Abi {
+            big_endian: img.endian == crate::image::Endian::Big,
+            flags: img.flags & mask,
+        }
+    }
+
+    /// For reports: `little-endian`, `big-endian, ELFv1`, `little-endian, EABI5`, ...
+    pub fn describe(self, arch: Arch) -> String {
+        let order = if self.big_endian {
+            "big-endian"
+        } else {
+            "little-endian"
+        };
+        let abi = match arch {
+            Arch::Arm => match self.flags >> 24 {
+                0 => "old ABI (no EABI version)".to_string(),
+                v => format!("EABI{v}"),
+            },
+            Arch::Ppc64 => match self.flags {
+                0 => "ELF ABI unspecified".to_string(),
+                v => format!("ELFv{v}"),
+            },
+            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => match self.flags & 0xf000 {
+                0 => String::new(),
+                0x1000 => "o32".to_string(),
+                0x2000 => "o64".to_string(),
+                0x3000 => "eabi32".to_string(),
+                0x4000 => "eabi64".to_string(),
+                v => format!("EF_MIPS_ABI {v:#x}"),
+            },
+            _ => String::new(),
+        };
+        if abi.is_empty() {
+            order.to_string()
+        } else {
+            format!("{order}, {abi}")
+        }
+    }
+}
+
 impl Arch {
     /// Every architecture, in display order.
-    pub const ALL: [Arch; 13] = [
+    pub const ALL: [Arch; 14] = [
         Arch::X86_64,
         Arch::I386,
         Arch::X32,
@@ -100,6 +167,7 @@ impl Arch {
         Arch::Riscv64,
         Arch::Mips64,
         Arch::Mips,
+        Arch::MipsN32,
         Arch::Loongarch64,
     ];
 
@@ -118,6 +186,7 @@ impl Arch {
             (eh::EM_S390, Elf32) => Arch::S390,
             (eh::EM_RISCV, Elf64) => Arch::Riscv64,
             (eh::EM_MIPS, Elf64) => Arch::Mips64,
+            (eh::EM_MIPS, Elf32) if img.flags & EF_MIPS_ABI2 != 0 => Arch::MipsN32,
             (eh::EM_MIPS, Elf32) => Arch::Mips,
             (eh::EM_LOONGARCH, Elf64) => Arch::Loongarch64,
             _ => return None,
@@ -138,6 +207,7 @@ impl Arch {
             Arch::Riscv64 => "riscv64",
             Arch::Mips64 => "mips64",
             Arch::Mips => "mips",
+            Arch::MipsN32 => "mips-n32",
             Arch::Loongarch64 => "loongarch64",
         }
     }
@@ -145,9 +215,13 @@ impl Arch {
     /// Largest address of the process's address space (32-bit code cannot jump above 4 GiB).
     pub fn max_address(self) -> u64 {
         match self {
-            Arch::I386 | Arch::X32 | Arch::Arm | Arch::Ppc | Arch::S390 | Arch::Mips => {
-                u64::from(u32::MAX)
-            }
+            Arch::I386
+            | Arch::X32
+            | Arch::Arm
+            | Arch::Ppc
+            | Arch::S390
+            | Arch::Mips
+            | Arch::MipsN32 => u64::from(u32::MAX),
             _ => u64::MAX,
         }
     }

@@ -11,7 +11,7 @@
 //! The planner's own findings come from following every entry point too: a "stale entry" is an exported
 //! function whose bytes, after the plan is applied, are not a trampoline into live runtime code.
 
-use crate::arch::{Arch, Style};
+use crate::arch::{Abi, Arch, Style};
 use crate::image::{same_name, Image, Symbol};
 use crate::layout::{Era, Layout, Mapping, Role};
 use crate::policy::{Missing, Policy, RemapRule};
@@ -320,15 +320,18 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         ));
         return refused(findings);
     };
-    if arch != rarch {
+    let (dabi, rabi) = (Abi::of(dumped.image), Abi::of(runtime.image));
+    if arch != rarch || dabi != rabi {
         findings.push(finding(
             FindingKind::UnsupportedArch,
             Severity::Error,
             None,
             format!(
-                "dumped image is {}, runtime image is {}",
+                "dumped image is {} ({}), runtime image is {} ({})",
                 arch.name(),
-                rarch.name()
+                dabi.describe(arch),
+                rarch.name(),
+                rabi.describe(rarch)
             ),
         ));
         return refused(findings);

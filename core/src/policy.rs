@@ -150,7 +150,7 @@ fn criu_others(arch: Arch) -> &'static [&'static str] {
         Arch::Arm => CRIU_ARM,
         Arch::Ppc64 | Arch::Ppc => CRIU_PPC64,
         Arch::S390x | Arch::S390 => CRIU_S390,
-        Arch::Mips64 | Arch::Mips => CRIU_MIPS,
+        Arch::Mips64 | Arch::Mips | Arch::MipsN32 => CRIU_MIPS,
         Arch::Loongarch64 => CRIU_LOONGARCH,
         _ => &[],
     }

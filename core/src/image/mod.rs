@@ -335,6 +335,10 @@ pub struct Image<'a> {
     pub class: Class,
     pub endian: Endian,
     pub machine: u16,
+    /// `e_ident[EI_OSABI]` (0: System V, 3: GNU/Linux).
+    pub osabi: u8,
+    /// `e_flags`: the ABI bits that tell MIPS o32 from n32, ARM EABI versions, PowerPC ELFv1 from v2.
+    pub flags: u32,
     pub soname: Option<&'a str>,
     /// `p_vaddr - p_offset` of the first PT_LOAD: subtract it from a symbol value to get an image offset.
     pub load_bias: u64,
@@ -527,6 +531,7 @@ impl<'a> Image<'a> {
             Class::Elf32 => (r.word(28, "e_phoff")?, r.word(32, "e_shoff")?, 42),
             Class::Elf64 => (r.word(32, "e_phoff")?, r.word(40, "e_shoff")?, 54),
         };
+        let flags = r.u32(tail - 6, "e_flags")?;
         let phentsize = r.u16(tail, "e_phentsize")?;
         let phnum = r.u16(tail + 2, "e_phnum")?;
         let shentsize = r.u16(tail + 4, "e_shentsize")?;
@@ -785,6 +790,8 @@ impl<'a> Image<'a> {
             class,
             endian,
             machine,
+            osabi: bytes[eh::EI_OSABI],
+            flags,
             soname,
             load_bias,
             sysv,
