@@ -233,3 +233,173 @@ fn abi_flags_separate_architectures() {
     assert_eq!(m.arches.len(), 4);
     assert!(m.arches.iter().all(|a| a.images.len() == 1));
 }
+
+fn rejected_by(p: &vdso_lab::plan::Plan, what: &str) -> bool {
+    p.decision == Decision::Refused
+        && p.findings
+            .iter()
+            .any(|f| f.kind == FindingKind::RestorerRejects && f.detail.contains(what))
+}
+
+fn plan_bytes(d: &[u8], r: &[u8], pol: &policy::Policy) -> vdso_lab::plan::Plan {
+    let (di, ri) = (Image::parse(d).unwrap(), Image::parse(r).unwrap());
+    let (d0, r0) = default_bases(vdso_lab::arch::Arch::of(&di));
+    plan(&Side::preset(&di, d0), &Side::preset(&ri, r0), pol)
+}
+
+/// Item 8: CRIU before 4.1 reads only DT_HASH: a GNU-hash-only image (arm64 from 6.12) stops it.
+#[test]
+fn criu_before_4_1_needs_dt_hash() {
+    let gnu_only = real("aarch64-vdso-7.2.13+deb14-arm64.so");
+    assert!(Image::parse(&gnu_only).unwrap().sysv.is_none());
+    for pol in [&policy::CRIU_3_19, &policy::CRIU_4_0] {
+        assert!(rejected_by(
+            &plan_bytes(&gnu_only, &gnu_only, pol),
+            "DT_HASH"
+        ));
+    }
+    for pol in [&policy::CRIU_4_1, &policy::STRICT] {
+        assert_ne!(
+            plan_bytes(&gnu_only, &gnu_only, pol).decision,
+            Decision::Refused
+        );
+    }
+}
+
+/// Item 8: CRIU up to 4.1 compares all 16 bytes of e_ident: EI_OSABI 3 (Linux) or a non-zero
+/// EI_ABIVERSION stops it; strict does not care.
+#[test]
+fn criu_up_to_4_1_rejects_osabi_linux() {
+    let b = real(X86_64_7_2);
+    for (at, v) in [(7, 3u8), (8, 1u8)] {
+        let mut m = b.clone();
+        m[at] = v;
+        for pol in [&policy::CRIU_3_19, &policy::CRIU_4_0, &policy::CRIU_4_1] {
+            assert!(
+                rejected_by(&plan_bytes(&m, &b, pol), "e_ident"),
+                "{}",
+                pol.name
+            );
+            assert!(
+                rejected_by(&plan_bytes(&b, &m, pol), "e_ident"),
+                "{}",
+                pol.name
+            );
+        }
+        assert_ne!(
+            plan_bytes(&m, &b, &policy::STRICT).decision,
+            Decision::Refused
+        );
+    }
+}
+
+fn maps(lines: &[(u64, u64, &str)]) -> vdso_lab::layout::Layout {
+    let text: String = lines
+        .iter()
+        .map(|(s, e, n)| format!("{s:x}-{e:x} r--p 00000000 00:00 0 {n}\n"))
+        .collect();
+    vdso_lab::layout::Layout::from_maps(&text).unwrap()
+}
+
+fn plan_layouts(
+    b: &[u8],
+    dl: vdso_lab::layout::Layout,
+    rl: vdso_lab::layout::Layout,
+    pol: &policy::Policy,
+) -> vdso_lab::plan::Plan {
+    let img = Image::parse(b).unwrap();
+    plan(
+        &Side {
+            image: &img,
+            layout: dl,
+        },
+        &Side {
+            image: &img,
+            layout: rl,
+        },
+        pol,
+    )
+}
+
+/// Item 8: the maps states CRIU refuses: a second [vvar] line, [vvar_vclock] not right after [vvar]
+/// (4.1+), [vdso] not touching [vvar]; and the compat vDSO larger than its 4-page buffer.
+#[test]
+fn criu_maps_rules() {
+    let b = real(X86_64_7_2);
+    const P: u64 = 4096;
+    let base = 0x7f00_0000_0000u64;
+    let good = maps(&[
+        (base, base + 4 * P, "[vvar]"),
+        (base + 4 * P, base + 6 * P, "[vvar_vclock]"),
+        (base + 6 * P, base + 8 * P, "[vdso]"),
+    ]);
+    let far = |l: &vdso_lab::layout::Layout| l.shifted(1 << 30).unwrap();
+    assert_ne!(
+        plan_layouts(&b, good.clone(), far(&good), &policy::CRIU_4_1).decision,
+        Decision::Refused
+    );
+    let split = maps(&[
+        (base, base + 2 * P, "[vvar]"),
+        (base + 2 * P, base + 4 * P, "[vvar]"),
+        (base + 4 * P, base + 6 * P, "[vvar_vclock]"),
+        (base + 6 * P, base + 8 * P, "[vdso]"),
+    ]);
+    let p = plan_layouts(&b, good.clone(), far(&split), &policy::CRIU_4_1);
+    assert!(rejected_by(&p, "Got second VVAR entry"), "{p:#?}");
+    let gap = maps(&[
+        (base, base + 4 * P, "[vvar]"),
+        (base + 5 * P, base + 7 * P, "[vvar_vclock]"),
+        (base + 7 * P, base + 9 * P, "[vdso]"),
+    ]);
+    let p = plan_layouts(&b, good.clone(), far(&gap), &policy::CRIU_4_1);
+    assert!(rejected_by(&p, "not subsequent"), "{p:#?}");
+    let apart = maps(&[
+        (base, base + 4 * P, "[vvar]"),
+        (base + 4 * P, base + 6 * P, "[vvar_vclock]"),
+        (base + 7 * P, base + 9 * P, "[vdso]"),
+    ]);
+    let p = plan_layouts(&b, good.clone(), far(&apart), &policy::CRIU_4_1);
+    assert!(rejected_by(&p, "Unexpected rt vDSO area bounds"), "{p:#?}");
+    for l in [split, gap, apart] {
+        assert!(
+            !plan_layouts(&b, good.clone(), far(&l), &policy::STRICT_PROXY)
+                .findings
+                .iter()
+                .any(|f| f.kind == FindingKind::RestorerRejects)
+        );
+    }
+    // A 5-page compat [vdso].
+    let i386 = real("i386-vdso32-7.2.13+deb14-amd64.so");
+    let big = |at: u64| {
+        maps(&[
+            (at, at + 4 * P, "[vvar]"),
+            (at + 4 * P, at + 9 * P, "[vdso]"),
+        ])
+    };
+    let p = plan_layouts(&i386, big(0xf000_0000), big(0xf100_0000), &policy::CRIU_4_1);
+    assert!(rejected_by(&p, "Compatible vdso's size"), "{p:#?}");
+}
+
+/// Item 8: CRIU remaps a dumped [vdso] without [vvar] by moving the runtime [vdso] alone, leaving
+/// the runtime [vvar] behind: an unsound remap, and invariant 6 sees the distances broken.
+#[test]
+fn criu_remap_without_dumped_vvar_leaves_data_behind() {
+    let b = real(X86_64_7_2);
+    const P: u64 = 4096;
+    let d = maps(&[(0x7f00_0000_0000, 0x7f00_0000_0000 + 2 * P, "[vdso]")]);
+    let r = maps(&[
+        (0x7f10_0000_0000, 0x7f10_0000_0000 + 4 * P, "[vvar]"),
+        (0x7f10_0000_4000, 0x7f10_0000_6000, "[vvar_vclock]"),
+        (0x7f10_0000_6000, 0x7f10_0000_8000, "[vdso]"),
+    ]);
+    let p = plan_layouts(&b, d.clone(), r.clone(), &policy::CRIU_4_1);
+    let Decision::Remap { moves } = &p.decision else {
+        panic!("{p:#?}")
+    };
+    assert!(moves.iter().all(|m| m.role == Role::Vdso), "{moves:x?}");
+    assert!(p
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::UnsoundRemap && f.detail.contains("no [vvar]")));
+    oracles::check_remap_safety(&d, &r, &p);
+}

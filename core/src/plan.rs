@@ -56,6 +56,8 @@ pub enum FindingKind {
     UnsupportedArch,
     /// A patch would write outside the dumped image's `.text`.
     PatchOutsideText,
+    /// The restorer rejects an image or a layout before planning (see [`crate::policy::Rules`]).
+    RestorerRejects,
     /// The runtime special mappings overlap the dumped ones (or a move's source overlaps its
     /// destination, which `mremap` refuses): the restorer parks them in a scratch area first, and says
     /// so; with no room to park, the restore is refused.
@@ -358,6 +360,17 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
     };
     let (dv, rv) = (*dv, *rv);
 
+    // What the restorer rejects outright.
+    let rejected = crate::rules::rejections(
+        policy,
+        (dumped.image, &dumped.layout),
+        (runtime.image, &runtime.layout),
+    );
+    if !rejected.is_empty() {
+        findings.extend(rejected);
+        return refused(findings);
+    }
+
     // Layouts the policy does not understand.
     let has_vclock = |l: &Layout| l.get(Role::VvarVclock).is_some();
     if !policy.vclock_aware && (has_vclock(&dumped.layout) || has_vclock(&runtime.layout)) {
@@ -454,12 +467,32 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
     };
     let plan = if remap {
         let delta = dv.start.wrapping_sub(rv.start);
-        let Some(moves) = remap_moves(&runtime.layout, &dumped.layout, delta, arch, policy) else {
+        let Some(mut moves) = remap_moves(&runtime.layout, &dumped.layout, delta, arch, policy)
+        else {
             findings.push(no_room(&dumped.layout, &runtime.layout));
             return refused(findings);
         };
         if moves.len() > runtime.layout.movable().count() {
             findings.push(parked_first(&moves));
+        }
+        // CRIU moves only [vdso] onto a dumped [vdso] that had no [vvar] (policy::Rules).
+        let lone = dumped.layout.get(Role::Vvar).is_none();
+        if policy.rules.remap_leaves_vvar_without_dumped_vvar && lone {
+            let parked = moves.len() > runtime.layout.movable().count();
+            let n = moves.len();
+            let mut i = 0;
+            moves.retain(|m| {
+                i += 1;
+                m.role == Role::Vdso || (parked && i <= n / 2)
+            });
+            if runtime.layout.get(Role::Vvar).is_some() {
+                findings.push(finding(
+                    FindingKind::UnsoundRemap,
+                    Severity::Error,
+                    None,
+                    format!("the dumped side has no [vvar]: {} moves only the runtime [vdso] onto it and leaves the runtime data pages behind, so the remapped code reads whatever lies at its data-page distance", policy.name),
+                ));
+            }
         }
         if !same_shape {
             findings.push(finding(
