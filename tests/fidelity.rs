@@ -403,3 +403,57 @@ fn criu_remap_without_dumped_vvar_leaves_data_behind() {
         .any(|f| f.kind == FindingKind::UnsoundRemap && f.detail.contains("no [vvar]")));
     oracles::check_remap_safety(&d, &r, &p);
 }
+
+/// Item 8: CRIU's mips, loongarch and s390x trampolines are modelled; a CRIU proxy on mips never
+/// reaches the runtime vDSO (its `b -4` branches backwards), and the plan says so for every entry.
+#[test]
+fn criu_trampolines_of_more_arches() {
+    let b = real("mips64-vdso-6.1.0-50-mips64r2el.so");
+    let img = Image::parse(&b).unwrap();
+    let (d0, r0) = default_bases(vdso_lab::arch::Arch::of(&img));
+    let (ds, rs) = (Side::preset(&img, d0), Side::preset(&img, r0));
+    let proxying = policy::Policy {
+        remap: policy::RemapRule::Never,
+        ..policy::CRIU_4_1
+    };
+    let p = plan(&ds, &rs, &proxying);
+    for s in img.functions() {
+        let k = format!("{}@LINUX_2.6", s.name);
+        assert!(
+            p.findings
+                .iter()
+                .any(|f| f.kind == FindingKind::Misdirected
+                    && f.symbol.as_deref() == Some(k.as_str())),
+            "{k}: {:#?}",
+            p.findings
+        );
+    }
+    oracles::check_plan_sound(&ds, &rs, &p);
+    oracles::check_patch_safety(&ds, &p);
+    // The lab's own short jumps do reach.
+    let p = plan(&ds, &rs, &policy::STRICT_PROXY);
+    assert!(p.findings.is_empty(), "{:#?}", p.findings);
+    for name in [
+        "s390x-vdso-7.2.13+deb14-s390x.so",
+        "mips-vdso32-6.1.0-50-mips64r2el.so",
+    ] {
+        let b = real(name);
+        let img = Image::parse(&b).unwrap();
+        let (d0, r0) = default_bases(vdso_lab::arch::Arch::of(&img));
+        let (ds, rs) = (Side::preset(&img, d0), Side::preset(&img, r0));
+        let p = plan(&ds, &rs, &policy::STRICT_PROXY);
+        assert!(
+            !p.findings
+                .iter()
+                .any(|f| f.kind == FindingKind::UnsupportedArch),
+            "{name}: {:#?}",
+            p.findings
+        );
+        let Decision::Proxy { patches, .. } = &p.decision else {
+            panic!()
+        };
+        assert_eq!(patches.len(), img.functions().count(), "{name}");
+        oracles::check_plan_sound(&ds, &rs, &p);
+        oracles::check_patch_safety(&ds, &p);
+    }
+}

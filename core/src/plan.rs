@@ -338,6 +338,16 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         ));
         return refused(findings);
     }
+    let mips = matches!(arch, Arch::Mips | Arch::MipsN32 | Arch::Mips64);
+    if mips && dabi.big_endian {
+        findings.push(finding(
+            FindingKind::UnsupportedArch,
+            Severity::Error,
+            None,
+            "trampolines for big-endian MIPS are not modelled (only mipsel and mips64el)".into(),
+        ));
+        return refused(findings);
+    }
     if let Some(list) = policy.known {
         if list(arch).is_empty() {
             findings.push(finding(
@@ -842,13 +852,17 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
     let own = plan.findings.len();
     for s in exports {
         let Some(off) = s.offset else { continue };
-        let target = world.resolve(dv.start.wrapping_add(off)).0;
+        let (target, hops) = world.resolve(dv.start.wrapping_add(off));
         let want = counterpart(rfuncs, s, false);
         let problem = match (&target, &want) {
             (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset => continue,
             (Target::Runtime { symbol, .. }, _) => (
                 FindingKind::Misdirected,
                 format!("lands on runtime `{symbol}`"),
+            ),
+            (Target::Stale { offset, .. }, _) if hops.len() > 1 => (
+                FindingKind::Misdirected,
+                format!("its trampoline leads to dumped offset {offset:#x}, old code, not to the runtime vDSO"),
             ),
             (Target::Stale { .. }, _) => (
                 FindingKind::StaleEntry,
