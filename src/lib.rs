@@ -20,7 +20,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-pub use vdso_lab_core::{arch, image, layout, plan, policy, rules};
+pub use vdso_lab_core::{arch, consequence, image, layout, plan, policy, rules};
 
 pub mod extract;
 pub mod fuzzing;

@@ -109,10 +109,11 @@ impl Matrix {
         for c in self.arches.iter().flat_map(|a| &a.cells) {
             let mut seen = std::collections::BTreeSet::new();
             for f in &c.findings {
-                let k = (
-                    format!("{:?}", f.kind),
-                    f.symbol.clone().unwrap_or_default(),
-                );
+                let kind = match f.consequence {
+                    Some(c) => format!("{:?}({})", f.kind, c.name()),
+                    None => format!("{:?}", f.kind),
+                };
+                let k = (kind, f.symbol.clone().unwrap_or_default());
                 if seen.insert(k.clone()) {
                     *m.entry(k).or_insert(0) += 1;
                 }

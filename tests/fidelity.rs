@@ -457,3 +457,97 @@ fn criu_trampolines_of_more_arches() {
         oracles::check_patch_safety(&ds, &p);
     }
 }
+
+fn stale_of<'p>(p: &'p vdso_lab::plan::Plan, k: &str) -> &'p vdso_lab::plan::Finding {
+    p.findings
+        .iter()
+        .find(|f| f.kind == FindingKind::StaleEntry && f.symbol.as_deref() == Some(k))
+        .unwrap_or_else(|| panic!("no stale finding for {k}: {:#?}", p.findings))
+}
+
+/// Item 5: each stale entry says what its old code does: the seed incident's
+/// `__vdso_clock_gettime64` reads the data pages (error); `__kernel_vsyscall`, which CRIU leaves
+/// alone on purpose, and arm64's sigreturn stub touch none (info); x86-64 getrandom reads them.
+#[test]
+fn stale_entries_are_classified() {
+    use vdso_lab::consequence::Consequence::*;
+    let (d, r) = (
+        real("i386-vdso32-5.10.0-32-amd64.so"),
+        real("i386-vdso32-6.12.117+deb13-amd64.so"),
+    );
+    let p = plan_bytes(&d, &r, &policy::CRIU_3_19);
+    let f = stale_of(&p, "__vdso_clock_gettime64@LINUX_2.6");
+    assert_eq!(
+        (f.consequence, f.severity),
+        (Some(ReadsDataPages), Severity::Error)
+    );
+    let f = stale_of(&p, "__kernel_vsyscall@LINUX_2.5");
+    assert_eq!(
+        (f.consequence, f.severity),
+        (Some(SelfContained), Severity::Info)
+    );
+    let x = real(X86_64_7_2);
+    let p = plan_bytes(&real(X86_64_6_1), &x, &policy::CRIU_4_1);
+    assert!(p
+        .findings
+        .iter()
+        .all(|f| f.kind != FindingKind::StaleEntry || f.consequence.is_some()));
+    let p = plan_bytes(
+        &x,
+        &x,
+        &policy::Policy {
+            remap: policy::RemapRule::Never,
+            ..policy::CRIU_4_1
+        },
+    );
+    let f = stale_of(&p, "__vdso_getrandom@LINUX_2.6");
+    assert_eq!(
+        (f.consequence, f.severity),
+        (Some(ReadsDataPages), Severity::Error)
+    );
+    let a = real("aarch64-vdso-6.1.0-50-arm64.so");
+    let img = Image::parse(&a).unwrap();
+    for s in img.functions() {
+        let c = vdso_lab::consequence::classify(
+            vdso_lab::arch::Arch::Aarch64,
+            &a,
+            s.offset.unwrap(),
+            s.size,
+        );
+        let want = if s.name.contains("sigreturn") {
+            SelfContained
+        } else {
+            ReadsDataPages
+        };
+        assert_eq!(c, want, "{}", s.name);
+    }
+}
+
+/// A trampoline that spills only into alignment padding (s390x's 4-byte sigreturn stubs are
+/// followed by `07 07` filler) is noted, not warned about; one that spills into code still warns.
+#[test]
+fn trampolines_over_padding_are_info() {
+    let (a, b) = (
+        real("s390x-vdso-6.1.0-50-s390x.so"),
+        real("s390x-vdso-7.2.13+deb14-s390x.so"),
+    );
+    let p = plan_bytes(&a, &b, &policy::STRICT);
+    assert!(
+        p.findings.iter().all(|f| f.severity == Severity::Info),
+        "{:#?}",
+        p.findings
+    );
+    assert!(p
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::TrampolineTooLarge));
+    let (d, r) = (
+        real("i386-vdso32-5.10.0-32-amd64.so"),
+        real("i386-vdso32-6.12.117+deb13-amd64.so"),
+    );
+    let p = plan_bytes(&d, &r, &policy::CRIU_4_1);
+    assert!(p
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::TrampolineTooLarge && f.severity == Severity::Warning));
+}

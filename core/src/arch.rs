@@ -333,6 +333,30 @@ impl Arch {
         }
     }
 
+    /// Whether `bytes` are entirely the alignment filler the architecture's toolchain pads `.text`
+    /// with: `int3` or `nop` on x86, `nopr %r7` (`07 07`) on s390x, `nop` words on arm64, arm,
+    /// loongarch and mips (where `nop` is the zero word). Non-empty only.
+    pub fn is_padding(self, bytes: &[u8]) -> bool {
+        let words = |nop: u32| {
+            bytes.len() % 4 == 0
+                && bytes
+                    .chunks_exact(4)
+                    .all(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) == nop)
+        };
+        !bytes.is_empty()
+            && match self {
+                Arch::X86_64 | Arch::X32 | Arch::I386 => {
+                    bytes.iter().all(|&b| b == INT3) || bytes.iter().all(|&b| b == 0x90)
+                }
+                Arch::S390x | Arch::S390 => bytes.iter().all(|&b| b == 0x07),
+                Arch::Aarch64 => words(0xd503_201f),
+                Arch::Arm => words(0xe320_f000) || words(0xe1a0_0000),
+                Arch::Loongarch64 => words(0x0340_0000),
+                Arch::Mips | Arch::MipsN32 | Arch::Mips64 => words(0),
+                _ => false,
+            }
+    }
+
     /// Whether this lab models (encodes and decodes) trampolines for the architecture.
     pub fn modelled(self) -> bool {
         self.trampoline_size(Style::Absolute).is_some()

@@ -17,6 +17,7 @@
 #![deny(unsafe_code)]
 
 pub mod arch;
+pub mod consequence;
 pub mod image;
 pub mod layout;
 pub mod plan;

@@ -72,6 +72,9 @@ pub struct Finding {
     /// The entry point concerned, as `name@version` or `name`.
     pub symbol: Option<String>,
     pub detail: String,
+    /// For a stale entry: what its old code does when called (decoded from the dumped bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consequence: Option<crate::consequence::Consequence>,
 }
 
 impl fmt::Display for Finding {
@@ -266,6 +269,7 @@ fn finding(
         severity,
         symbol,
         detail,
+        consequence: None,
     }
 }
 
@@ -679,12 +683,9 @@ fn verify_by_knowledge(cx: &Planning<'_, '_, '_>, plan: &mut Plan) {
             .iter()
             .any(|o| o.offset == s.offset && policy.knows(arch, o.name));
         if !covered {
-            plan.findings.push(finding(
-                FindingKind::StaleEntry,
-                Severity::Error,
-                Some(key(s)),
-                format!("{} does not know it: left unredirected", policy.name),
-            ));
+            let why = format!("{} does not know it: left unredirected", policy.name);
+            plan.findings
+                .push(stale(arch, cx.dumped.bytes(), s, key(s), &why));
         } else if counterpart(rfuncs, s, false).is_none() {
             let (kind, why) = match missing_kind(cx.runtime, s.version) {
                 (FindingKind::NulledEntry, why) => (FindingKind::NulledEntry, why),
@@ -762,12 +763,30 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
             }
         };
         if bytes.len() as u64 > s.size {
+            // Bytes past the function that are the architecture's alignment filler (and start no
+            // exported function) are padding nothing executes: clobbering them is harmless.
+            let over = usize::try_from(off.saturating_add(s.size)).unwrap_or(usize::MAX)
+                ..usize::try_from(off)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(bytes.len());
+            let padding = dumped
+                .bytes()
+                .get(over.clone())
+                .is_some_and(|b| arch.is_padding(b))
+                && !exports
+                    .iter()
+                    .any(|o| o.offset.is_some_and(|x| over.contains(&(x as usize))));
+            let (severity, what) = if padding {
+                (Severity::Info, "alignment padding")
+            } else {
+                (Severity::Warning, "bytes")
+            };
             findings.push(finding(
                 FindingKind::TrampolineTooLarge,
-                Severity::Warning,
+                severity,
                 Some(key(s)),
                 format!(
-                    "{}-byte trampoline over a {}-byte function clobbers the {} bytes after it",
+                    "{}-byte trampoline over a {}-byte function clobbers the {} {what} after it",
                     bytes.len(),
                     s.size,
                     bytes.len() as u64 - s.size
@@ -864,10 +883,7 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
                 FindingKind::Misdirected,
                 format!("its trampoline leads to dumped offset {offset:#x}, old code, not to the runtime vDSO"),
             ),
-            (Target::Stale { .. }, _) => (
-                FindingKind::StaleEntry,
-                "left unredirected: after restore it runs the dumped kernel's code against the runtime kernel's data pages".to_string(),
-            ),
+            (Target::Stale { .. }, _) => (FindingKind::StaleEntry, "left unredirected".to_string()),
             (Target::Misdirected { offset, .. }, _) => (
                 FindingKind::Misdirected,
                 format!("lands at runtime offset {offset:#x}, which starts no exported function"),
@@ -893,11 +909,33 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
             .iter()
             .any(|f| f.kind == problem.0 && f.symbol.as_deref() == Some(k.as_str()));
         if !repeated {
-            plan.findings
-                .push(finding(problem.0, Severity::Error, Some(k), problem.1));
+            plan.findings.push(match problem.0 {
+                FindingKind::StaleEntry => stale(arch, dumped.bytes(), s, k, &problem.1),
+                kind => finding(kind, Severity::Error, Some(k), problem.1),
+            });
         }
     }
     plan
+}
+
+/// A stale-entry finding whose severity and wording follow what the dumped code at `off` does
+/// ([`crate::consequence`]): reading the data pages gives wrong answers (error); self-contained code
+/// (syscall and sigreturn stubs, `__kernel_vsyscall`) is harmless (info); anything else is a warning.
+fn stale(arch: Arch, dumped: &[u8], s: &Symbol, symbol: String, why: &str) -> Finding {
+    use crate::consequence::{classify, Consequence};
+    let c = classify(arch, dumped, s.offset.unwrap_or(0), s.size);
+    let (severity, what) = match c {
+        Consequence::ReadsDataPages => (Severity::Error, "its old code reads the data pages: after restore it computes from the runtime kernel's data pages (or CRIU's zero-filled stand-ins) with the dumped kernel's layout, giving wrong answers"),
+        Consequence::SelfContained => (Severity::Info, "harmless: its old code touches no data page (a syscall or self-contained stub)"),
+        Consequence::Unknown => (Severity::Warning, "its old code could not be classified (indirect jump, undecodable, or an architecture whose instructions are not read): it may read the data pages"),
+    };
+    Finding {
+        kind: FindingKind::StaleEntry,
+        severity,
+        symbol: Some(symbol),
+        detail: format!("{why}; {}: {what}", c.name()),
+        consequence: Some(c),
+    }
 }
 
 /// Where an address leads (names borrowed from the [`World`] that resolved it).

@@ -16,6 +16,7 @@ fn reject(detail: String) -> Finding {
         severity: Severity::Error,
         symbol: None,
         detail,
+        consequence: None,
     }
 }
 

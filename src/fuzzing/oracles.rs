@@ -51,6 +51,25 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, p: &Plan) {
         );
         return;
     }
+    // Issue 13 item 5: a stale entry says what its old code does, and only data-page readers are
+    // errors.
+    for f in p
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::StaleEntry)
+    {
+        use crate::consequence::Consequence::*;
+        use crate::plan::Severity;
+        let want = match f.consequence {
+            Some(ReadsDataPages) => Severity::Error,
+            Some(SelfContained) => Severity::Info,
+            Some(Unknown) => Severity::Warning,
+            None => {
+                panic!("invariant 4 (plan soundness): stale entry without a consequence: {f:?}")
+            }
+        };
+        assert_eq!(f.severity, want, "invariant 4 (plan soundness): {f:?}");
+    }
     if !arch.modelled() && matches!(p.decision, Decision::Proxy { .. }) {
         // No trampolines to follow on this architecture: the planner judged from symbol knowledge
         // and said so.
