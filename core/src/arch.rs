@@ -333,22 +333,24 @@ impl Arch {
         }
     }
 
-    /// Whether `bytes` are entirely the alignment filler the architecture's toolchain pads `.text`
-    /// with: `int3` or `nop` on x86, `nopr %r7` (`07 07`) on s390x, `nop` words on arm64, arm,
-    /// loongarch and mips (where `nop` is the zero word). Non-empty only.
-    pub fn is_padding(self, bytes: &[u8]) -> bool {
+    /// Whether the first `len` bytes of `bytes` lie inside the alignment filler the architecture's
+    /// toolchain pads `.text` with: `int3`, `nop` and the multi-byte no-ops (`lea 0(%esi,%eiz,1),%esi`
+    /// and `nopw`) on x86, decoded whole from `bytes[0]`; `nopr %r7` (`07 07`) on s390x; `nop` words on
+    /// arm64, arm, loongarch and mips (where `nop` is the zero word). False for `len` 0.
+    pub fn is_padding(self, bytes: &[u8], len: usize) -> bool {
         let words = |nop: u32| {
-            bytes.len() % 4 == 0
-                && bytes
-                    .chunks_exact(4)
+            bytes.get(..len.next_multiple_of(4)).is_some_and(|b| {
+                b.chunks_exact(4)
                     .all(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) == nop)
+            })
         };
-        !bytes.is_empty()
+        len > 0
             && match self {
-                Arch::X86_64 | Arch::X32 | Arch::I386 => {
-                    bytes.iter().all(|&b| b == INT3) || bytes.iter().all(|&b| b == 0x90)
-                }
-                Arch::S390x | Arch::S390 => bytes.iter().all(|&b| b == 0x07),
+                Arch::X86_64 | Arch::X32 => x86_filler(bytes, len, 64),
+                Arch::I386 => x86_filler(bytes, len, 32),
+                Arch::S390x | Arch::S390 => bytes
+                    .get(..len.next_multiple_of(2))
+                    .is_some_and(|b| b.iter().all(|&x| x == 0x07)),
                 Arch::Aarch64 => words(0xd503_201f),
                 Arch::Arm => words(0xe320_f000) || words(0xe1a0_0000),
                 Arch::Loongarch64 => words(0x0340_0000),
@@ -548,6 +550,33 @@ fn decode_s390x(bytes: &[u8], at: u64) -> Option<u64> {
     let lit = usize::try_from(lit + disp).ok()?;
     let v = bytes.get(lit..lit.checked_add(8)?)?;
     Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+/// x86 filler: whole instructions from `bytes[0]`, each `nop` (any length), `int3`, or a `lea` of a
+/// register onto itself with no displacement, until `len` bytes are covered.
+fn x86_filler(bytes: &[u8], len: usize, bitness: u32) -> bool {
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind};
+    let mut d = Decoder::with_ip(bitness, bytes, 0, DecoderOptions::NONE);
+    while (d.position()) < len {
+        if !d.can_decode() {
+            return false;
+        }
+        let i = d.decode();
+        let filler = match i.mnemonic() {
+            Mnemonic::Nop | Mnemonic::Int3 => true,
+            Mnemonic::Lea => {
+                i.op1_kind() == OpKind::Memory
+                    && i.memory_base() == i.op0_register()
+                    && i.memory_displacement64() == 0
+                    && i.memory_index() == iced_x86::Register::None
+            }
+            _ => false,
+        };
+        if i.is_invalid() || !filler {
+            return false;
+        }
+    }
+    true
 }
 
 fn decode_x86(bytes: &[u8], at: u64, bitness: u32) -> Option<u64> {

@@ -50,6 +50,22 @@ pub fn classify(arch: Arch, bytes: &[u8], offset: u64, size: u64) -> Consequence
         Arch::X86_64 | Arch::X32 => x86(bytes, own, 64),
         Arch::I386 => x86(bytes, own, 32),
         Arch::Aarch64 => a64(bytes, own),
+        Arch::S390x | Arch::S390 => s390_stub(bytes, own),
+        _ => Consequence::Unknown,
+    }
+}
+
+/// s390: a syscall stub — `svc N` followed only by zero halfwords or `nopr` filler within the function
+/// (`__kernel_sigreturn` is `svc 119; .short 0`) — is self-contained; anything else is not read here.
+fn s390_stub(bytes: &[u8], own: std::ops::Range<u64>) -> Consequence {
+    let body = usize::try_from(own.start)
+        .ok()
+        .zip(usize::try_from(own.end).ok())
+        .and_then(|(a, b)| bytes.get(a..b));
+    match body {
+        Some([0x0a, _, rest @ ..]) if rest.iter().all(|&b| b == 0 || b == 0x07) => {
+            Consequence::SelfContained
+        }
         _ => Consequence::Unknown,
     }
 }
@@ -286,4 +302,60 @@ fn a64(bytes: &[u8], own: std::ops::Range<u64>) -> Consequence {
         }
     }
     verdict(&w)
+}
+
+/// The first syscall instruction (address, length) that starts inside `off..off + len` of the image
+/// and whose restart address (itself) or return address (its end) lies strictly inside that span
+/// other than at `off`: covering it with a trampoline breaks a thread stopped in that syscall.
+/// x86 `syscall`/`sysenter`/`int $0x80` (decoded with iced-x86 from `off`), A64 `svc`, s390x `svc`,
+/// MIPS `syscall`, LoongArch `syscall`; other architectures (arm: ARM or Thumb is not known here):
+/// none found.
+pub fn syscall_inside(arch: Arch, bytes: &[u8], off: u64, len: u64) -> Option<(u64, u64)> {
+    let end = off.saturating_add(len);
+    let bad = |x: u64, l: u64| (x > off && x < end) || (x + l > off && x + l < end);
+    let words = |pred: &dyn Fn(u32) -> bool| {
+        (off..end.min(bytes.len() as u64))
+            .step_by(4)
+            .find(|&x| {
+                bytes
+                    .get(x as usize..x as usize + 4)
+                    .is_some_and(|w| pred(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+            })
+            .map(|x| (x, 4))
+            .filter(|&(x, l)| bad(x, l))
+    };
+    match arch {
+        Arch::X86_64 | Arch::X32 | Arch::I386 => {
+            use iced_x86::{Decoder, DecoderOptions, Mnemonic};
+            let bitness = if arch == Arch::I386 { 32 } else { 64 };
+            let code = bytes.get(off as usize..end.min(bytes.len() as u64) as usize)?;
+            let mut d = Decoder::with_ip(bitness, code, off, DecoderOptions::NONE);
+            while d.can_decode() {
+                let i = d.decode();
+                let sys = matches!(i.mnemonic(), Mnemonic::Syscall | Mnemonic::Sysenter)
+                    || (i.mnemonic() == Mnemonic::Int && i.immediate8() == 0x80);
+                if sys && bad(i.ip(), i.len() as u64) {
+                    return Some((i.ip(), i.len() as u64));
+                }
+            }
+            None
+        }
+        Arch::Aarch64 => words(&|w| w & 0xffe0_001f == 0xd400_0001),
+        Arch::Mips | Arch::MipsN32 | Arch::Mips64 => words(&|w| w & 0xfc00_003f == 0x0000_000c),
+        Arch::Loongarch64 => words(&|w| w & 0xffff_8000 == 0x002b_0000),
+        Arch::S390x | Arch::S390 => {
+            // Instruction length from the first byte's top two bits: 00 → 2, 01/10 → 4, 11 → 6.
+            let mut x = off;
+            while x < end {
+                let op = *bytes.get(x as usize)?;
+                let l = [2, 4, 4, 6][usize::from(op >> 6)];
+                if op == 0x0a && bad(x, l) {
+                    return Some((x, l));
+                }
+                x += l;
+            }
+            None
+        }
+        _ => None,
+    }
 }

@@ -58,6 +58,9 @@ pub enum FindingKind {
     PatchOutsideText,
     /// The restorer rejects an image or a layout before planning (see [`crate::policy::Rules`]).
     RestorerRejects,
+    /// A trampoline covers a syscall instruction's return or restart address (`__kernel_vsyscall`
+    /// on i386 7.x has `int $0x80` at +0): a thread in that syscall at checkpoint resumes inside it.
+    CoversSyscallSite,
     /// The runtime special mappings overlap the dumped ones (or a move's source overlaps its
     /// destination, which `mremap` refuses): the restorer parks them in a scratch area first, and says
     /// so; with no room to park, the restore is refused.
@@ -762,6 +765,43 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
                 continue;
             }
         };
+        if let Some((at, len)) =
+            crate::consequence::syscall_inside(arch, dumped.bytes(), off, bytes.len() as u64)
+        {
+            let site = format!(
+                "the {len}-byte syscall instruction at +{:#x} lies under the {}-byte trampoline: a thread in that syscall at checkpoint returns to +{:#x} or restarts at +{:#x}, inside the jump",
+                at - off,
+                bytes.len(),
+                at + len - off,
+                at - off
+            );
+            if policy.known.is_none() {
+                // This lab's policies leave such an entry alone (its stale consequence is judged).
+                findings.push(finding(
+                    FindingKind::CoversSyscallSite,
+                    Severity::Info,
+                    Some(key(s)),
+                    format!("not patched: {site}"),
+                ));
+                continue;
+            }
+            // A sigreturn's syscall neither returns nor restarts: only a thread stopped at its entry
+            // could land inside the jump, hence a warning; any other syscall site is an error.
+            let sigreturn = exports
+                .iter()
+                .any(|o| o.offset == s.offset && o.name.contains("sigreturn"));
+            let severity = if sigreturn {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            findings.push(finding(
+                FindingKind::CoversSyscallSite,
+                severity,
+                Some(key(s)),
+                site,
+            ));
+        }
         if bytes.len() as u64 > s.size {
             // Bytes past the function that are the architecture's alignment filler (and start no
             // exported function) are padding nothing executes: clobbering them is harmless.
@@ -771,8 +811,8 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
                     .saturating_add(bytes.len());
             let padding = dumped
                 .bytes()
-                .get(over.clone())
-                .is_some_and(|b| arch.is_padding(b))
+                .get(over.start..)
+                .is_some_and(|b| arch.is_padding(b, over.len()))
                 && !exports
                     .iter()
                     .any(|o| o.offset.is_some_and(|x| over.contains(&(x as usize))));
