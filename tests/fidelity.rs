@@ -619,3 +619,84 @@ fn trampolines_never_cover_syscall_return_addresses() {
         .any(|f| f.kind == FindingKind::CoversSyscallSite
             && f.symbol.as_deref() == Some("__kernel_sigreturn@LINUX_2.5")));
 }
+
+/// Item 9: a short DT_HASH nchain is a table disagreement (a finding naming DT_HASH), not a parse
+/// error blamed on DT_GNU_HASH; a GNU table that runs past the symbol table is still its error.
+#[test]
+fn short_nchain_is_a_finding_not_a_gnu_error() {
+    let mut b = real(X86_64_7_2);
+    let (at, n) = {
+        let img = Image::parse(&b).unwrap();
+        let t = img.sysv.unwrap();
+        (t.offset as usize + 4, t.nchain)
+    };
+    b[at..at + 4].copy_from_slice(&((n - 2) as u32).to_le_bytes());
+    let img = Image::parse(&b).unwrap_or_else(|e| panic!("short nchain is a parse error: {e}"));
+    assert_eq!(img.counts.dt_hash, Some(n - 2));
+    assert_eq!(u64::from(img.symbol_count()), n - 1); // the null symbol is not counted
+    let f = img.check_hashes();
+    assert!(
+        f.iter().any(|f| matches!(
+            f,
+            vdso_lab::image::HashFinding::CountMismatch {
+                a: "DT_HASH nchain",
+                ..
+            }
+        )),
+        "{f:?}"
+    );
+    assert!(
+        f.iter().any(|f| matches!(
+            f,
+            vdso_lab::image::HashFinding::Missed {
+                table: vdso_lab::image::HashTable::Sysv,
+                ..
+            }
+        )),
+        "{f:?}"
+    );
+}
+
+/// Item 9, over every real image with both tables: nchain cut by 1..=3 always parses, with the count
+/// disagreement reported.
+#[test]
+fn short_nchain_on_every_image_with_both_tables() {
+    let mut checked = 0;
+    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "so") {
+            continue;
+        }
+        let orig = std::fs::read(&p).unwrap();
+        let img = Image::parse(&orig).unwrap();
+        let (Some(t), Some(_)) = (img.sysv, img.gnu) else {
+            continue;
+        };
+        for k in 1..=3u64 {
+            let mut b = orig.clone();
+            let at = t.offset as usize + t.entry_size as usize;
+            let v = t.nchain - k;
+            match (t.entry_size, img.endian) {
+                (8, vdso_lab::image::Endian::Big) => {
+                    b[at..at + 8].copy_from_slice(&v.to_be_bytes())
+                }
+                (8, _) => b[at..at + 8].copy_from_slice(&v.to_le_bytes()),
+                (_, vdso_lab::image::Endian::Big) => {
+                    b[at..at + 4].copy_from_slice(&(v as u32).to_be_bytes())
+                }
+                _ => b[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes()),
+            }
+            let m =
+                Image::parse(&b).unwrap_or_else(|e| panic!("{}: nchain - {k}: {e}", p.display()));
+            assert!(
+                m.check_hashes()
+                    .iter()
+                    .any(|f| matches!(f, vdso_lab::image::HashFinding::CountMismatch { .. })),
+                "{}",
+                p.display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} images with both tables");
+}

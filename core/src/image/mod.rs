@@ -702,13 +702,16 @@ impl<'a> Image<'a> {
             )?),
             None => None,
         };
-        // With DT_HASH present the symbol count is known, and no GNU chain may run past it; without
-        // it, the GNU chains are the only statement of the count, bounded by the bytes after DT_SYMTAB.
+        // Each table states the symbol count on its own (DT_HASH's nchain; the end of the last GNU
+        // chain), both bounded by the bytes after DT_SYMTAB. When they disagree, that is a finding of
+        // `check_hashes` (CountMismatch, and the symbols one table misses), not a parse error blamed
+        // on the other table: the symbol table spans the larger count, so every symbol either
+        // table can lead to is readable.
         let gnu = match tags.gnu_hash {
             Some(a) => Some(hash::gnu_table(
                 &r,
                 loads.offset_of(a, "DT_GNU_HASH")?,
-                sysv.map_or(room_for_syms, |t| t.nchain),
+                room_for_syms,
             )?),
             None => None,
         };
@@ -716,15 +719,36 @@ impl<'a> Image<'a> {
             dt_hash: sysv.map(|t| t.nchain),
             gnu_hash: gnu.map(|(_, n)| n),
         };
-        let count = counts
-            .dt_hash
-            .or(counts.gnu_hash)
-            .ok_or_else(|| ParseError::missing("symbol count (no DT_HASH or DT_GNU_HASH)"))?;
+        let count = match (counts.dt_hash, counts.gnu_hash) {
+            (Some(n), Some(g)) if g > n => {
+                // The GNU chains reach past nchain: either nchain is short (the entries there are
+                // symbols) or the GNU table runs into whatever follows the symbol table (then the
+                // GNU table is the one to blame, as when it is checked against nchain).
+                let ss = class.sym_size();
+                let real = (n..g).all(|i| {
+                    r.slice(symtab + i * ss, ss, "DT_SYMTAB").is_ok_and(|e| {
+                        strings
+                            .check(u64::from(r.field_u32(e, 0)), "st_name", 0)
+                            .is_ok()
+                    })
+                });
+                if !real {
+                    if let Some(a) = tags.gnu_hash {
+                        hash::gnu_table(&r, loads.offset_of(a, "DT_GNU_HASH")?, n)?;
+                    }
+                }
+                g
+            }
+            (Some(n), _) => n,
+            (None, g) => {
+                g.ok_or_else(|| ParseError::missing("symbol count (no DT_HASH or DT_GNU_HASH)"))?
+            }
+        };
         // Both tables were read with `room_for_syms` (or a smaller nchain) as their bound.
         debug_assert!(count <= room_for_syms, "hash tables bound the symbol count");
         let gnu = gnu.map(|(t, _)| t);
         if let Some(t) = &sysv {
-            hash::validate_sysv_chains(&r, t)?;
+            hash::validate_sysv_chains(&r, t, count)?;
         }
         if let Some(t) = &gnu {
             hash::validate_gnu(&r, t, count)?;
