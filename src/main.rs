@@ -35,7 +35,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show what a vDSO image exports: soname, class, machine, hash tables, versions, symbols.
+    /// Show what a vDSO image exports: soname, class, machine, ABI, hash tables, versions, symbols.
+    /// Exits 1 when the hash tables disagree or there are warnings (symbols outside every PT_LOAD,
+    /// an unterminated version chain); the report is printed either way.
     Inspect {
         /// An image file (a vDSO cut from a kernel, or a dump of a [vdso] mapping).
         #[arg(required_unless_present = "live", conflicts_with = "live")]
@@ -200,7 +202,7 @@ fn inspect(file: Option<&Path>, live_flag: bool, json: bool) -> Result<bool, Str
     } else {
         print!("{}", report.to_text());
     }
-    Ok(true)
+    Ok(report.clean())
 }
 
 /// The inputs of `corpus/vdso_parse/` in name order (the real kernel images among them carry a

@@ -700,3 +700,85 @@ fn short_nchain_on_every_image_with_both_tables() {
     }
     assert!(checked >= 10, "only {checked} images with both tables");
 }
+
+fn inspect(bytes: &[u8], tag: &str) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("vdso-lab-fidelity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{tag}.so"));
+    std::fs::write(&p, bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vdso-lab"))
+        .args(["inspect", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&p);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Item 10: `inspect` shows EI_OSABI and the ABI flags; exits 1 when the hash tables disagree;
+/// warns about symbols outside every PT_LOAD and about a version chain whose last `vd_next` is not 0.
+#[test]
+fn inspect_shows_abi_and_fails_on_disagreement() {
+    let arm = real(ARM_7_2);
+    let (ok, text) = inspect(&arm, "arm");
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("EI_OSABI 0 (System V)") && text.contains("EABI5"),
+        "{text}"
+    );
+    // Hash disagreement (short nchain): exit 1, report printed.
+    let mut b = real(X86_64_7_2);
+    let (at, n, sym) = {
+        let img = Image::parse(&b).unwrap();
+        assert!(!img.verdef_unterminated);
+        let t = img.sysv.unwrap();
+        (t.offset as usize + 4, t.nchain, img.dynsym_offset as usize)
+    };
+    b[at..at + 4].copy_from_slice(&((n - 1) as u32).to_le_bytes());
+    let (ok, text) = inspect(&b, "short");
+    assert!(!ok && text.contains("DISAGREEMENT"), "{text}");
+    // A symbol moved outside every PT_LOAD: st_value of symbol 1 (ELF64: offset 8 in the entry).
+    let mut b = real(X86_64_7_2);
+    let v = sym + 24 + 8;
+    b[v..v + 8].copy_from_slice(&0x4000_0000u64.to_le_bytes());
+    let img = Image::parse(&b).unwrap();
+    assert_eq!(img.symbols_outside_loads().count(), 1);
+    let (ok, text) = inspect(&b, "outside");
+    assert!(!ok && text.contains("outside every PT_LOAD"), "{text}");
+}
+
+/// Item 10: a VERDEF chain whose last entry does not end with `vd_next == 0` is diagnosed.
+#[test]
+fn unterminated_verdef_chain_is_diagnosed() {
+    let mut b = real(X86_64_7_2);
+    let (dynamic, bias) = {
+        let img = Image::parse(&b).unwrap();
+        // DT_VERDEF from the dynamic section: find the tag (0x6ffffffc) in the PT_DYNAMIC segment.
+        let d = img
+            .segments()
+            .find(|p| p.p_type == goblin::elf::program_header::PT_DYNAMIC)
+            .unwrap();
+        (d, img.load_bias)
+    };
+    let mut verdef = None;
+    for e in b[dynamic.offset as usize..(dynamic.offset + dynamic.filesz) as usize].chunks_exact(16)
+    {
+        let tag = u64::from_le_bytes(e[..8].try_into().unwrap());
+        if tag == 0x6fff_fffc {
+            verdef = Some(u64::from_le_bytes(e[8..].try_into().unwrap()) - bias);
+        }
+    }
+    let first = verdef.unwrap() as usize;
+    // Entry 0's vd_next (offset 16) leads to entry 1, whose vd_next is 0: make it point back.
+    let next0 = u32::from_le_bytes(b[first + 16..first + 20].try_into().unwrap()) as usize;
+    let last = first + next0;
+    assert_eq!(&b[last + 16..last + 20], &[0, 0, 0, 0]);
+    b[last + 16..last + 20].copy_from_slice(&(next0 as u32).wrapping_neg().to_le_bytes());
+    let img = Image::parse(&b).unwrap();
+    assert!(img.verdef_unterminated);
+    assert_eq!(img.versions.len(), 2);
+    let (ok, text) = inspect(&b, "verdef");
+    assert!(!ok && text.contains("vd_next is not 0"), "{text}");
+}

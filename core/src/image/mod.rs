@@ -351,6 +351,10 @@ pub struct Image<'a> {
     pub versym_offset: Option<u64>,
     /// Version definitions in table order (real vDSOs have two: the base one and e.g. `LINUX_2.6`).
     pub versions: SmallVec<[VersionDef<'a>; 4]>,
+    /// The last of the DT_VERDEFNUM version definitions has a non-zero `vd_next`: a reader that
+    /// follows `vd_next` instead of counting runs past the table (into whatever lies there, possibly
+    /// back into the chain, looping). The definitions themselves were read by count.
+    pub verdef_unterminated: bool,
     /// The dynamic symbol table (null symbol included), validated by `parse` entry by entry, so that
     /// [`Image::symbol`] builds a [`Symbol`] without failing.
     symtab: &'a [u8],
@@ -756,12 +760,13 @@ impl<'a> Image<'a> {
 
         // --- versions
         let mut versions = SmallVec::new();
+        let mut verdef_unterminated = false;
         if let Some(a) = tags.verdef {
             let off = loads.offset_of(a, "DT_VERDEF")?;
             let num = tags
                 .verdefnum
                 .ok_or_else(|| ParseError::missing("DT_VERDEFNUM"))?;
-            parse_verdefs(&r, off, num, &strings, &mut versions)?;
+            verdef_unterminated = parse_verdefs(&r, off, num, &strings, &mut versions)?;
         }
         let versym_offset = match tags.versym {
             Some(a) => {
@@ -825,6 +830,7 @@ impl<'a> Image<'a> {
             dynstr: strtab..strtab + strsz,
             versym_offset,
             versions,
+            verdef_unterminated,
             symtab: symtab_bytes,
             nsym: count.saturating_sub(1) as u32,
             strings,
@@ -933,6 +939,20 @@ impl<'a> Image<'a> {
         table
             .chunks_exact(step as usize)
             .map(move |e| read_phdr(&r, e))
+    }
+
+    /// Whether the virtual address `vaddr` lies inside a PT_LOAD segment (in its memory size).
+    pub fn in_load(&self, vaddr: u64) -> bool {
+        self.segments().any(|p| {
+            p.p_type == ph::PT_LOAD && vaddr >= p.vaddr && vaddr - p.vaddr < p.memsz.max(1)
+        })
+    }
+
+    /// Defined symbols (other than absolute ones) whose value lies outside every PT_LOAD: a loader
+    /// resolving one hands out an address the image does not map.
+    pub fn symbols_outside_loads(&self) -> impl Iterator<Item = Symbol<'a>> + '_ {
+        self.symbols()
+            .filter(|s| s.offset.is_some() && !self.in_load(s.value))
     }
 
     /// The bytes the image was parsed from.
@@ -1171,7 +1191,7 @@ fn parse_verdefs<'a>(
     num: u64,
     strings: &Strings<'a>,
     out: &mut SmallVec<[VersionDef<'a>; 4]>,
-) -> Result<()> {
+) -> Result<bool> {
     if num > r.len() / VERDEF_SIZE {
         return Err(ParseError::new(ErrorKind::TooLarge, "DT_VERDEFNUM", off));
     }
@@ -1203,11 +1223,14 @@ fn parse_verdefs<'a>(
                     at + 16,
                 ));
             }
-            break;
+            return Ok(false);
+        }
+        if i + 1 == num {
+            return Ok(true); // the last counted entry still points on
         }
         at = at
             .checked_add(next)
             .ok_or_else(|| ParseError::truncated("vd_next", at + 16))?;
     }
-    Ok(())
+    Ok(false)
 }
