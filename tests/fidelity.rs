@@ -782,3 +782,53 @@ fn unterminated_verdef_chain_is_diagnosed() {
     let (ok, text) = inspect(&b, "verdef");
     assert!(!ok && text.contains("vd_next is not 0"), "{text}");
 }
+
+/// Item 18 (class and byte order): an ELF64 file whose EI_CLASS says ELF32 (and the reverse), or whose
+/// EI_DATA names the other byte order, is blamed on that e_ident byte, not on a missing program header
+/// table or e_machine.
+#[test]
+fn class_and_byte_order_errors_blame_e_ident() {
+    use vdso_lab::image::ErrorKind;
+    for (name, at, v, kind, field) in [
+        (
+            X86_64_7_2,
+            4,
+            1u8,
+            ErrorKind::WrongClass,
+            "e_ident[EI_CLASS]",
+        ),
+        (
+            "i386-vdso32-7.2.13+deb14-amd64.so",
+            4,
+            2,
+            ErrorKind::WrongClass,
+            "e_ident[EI_CLASS]",
+        ),
+        (
+            X86_64_7_2,
+            5,
+            2,
+            ErrorKind::WrongEncoding,
+            "e_ident[EI_DATA]",
+        ),
+        (
+            "s390x-vdso-7.2.13+deb14-s390x.so",
+            5,
+            1,
+            ErrorKind::WrongEncoding,
+            "e_ident[EI_DATA]",
+        ),
+    ] {
+        let mut b = real(name);
+        b[at] = v;
+        let e = Image::parse(&b).unwrap_err();
+        assert_eq!((e.kind, e.field), (kind, field), "{name}: {e}");
+    }
+    // Every real image still parses.
+    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "so") {
+            Image::parse(&std::fs::read(&p).unwrap()).unwrap();
+        }
+    }
+}

@@ -517,6 +517,30 @@ impl<'a> Image<'a> {
 
         // --- ELF header
         let e_type = r.u16(16, "e_type")?;
+        // A header in the other byte order: e_type is a valid type only byte-swapped.
+        if !(1..=4).contains(&e_type) && (1..=4).contains(&e_type.swap_bytes()) {
+            return Err(ParseError::new(
+                ErrorKind::WrongEncoding,
+                "e_ident[EI_DATA]",
+                eh::EI_DATA as u64,
+            ));
+        }
+        // A header of the other class: e_ehsize is the other class's header size where that class
+        // keeps it (offset 40 in ELF32, 52 in ELF64), and not this class's where this one does.
+        let (own, other, other_size) = match class {
+            Class::Elf32 => (40, 52, 64u16),
+            Class::Elf64 => (52, 40, 52u16),
+        };
+        let ehsize = r.u16(own, "e_ehsize").ok();
+        if ehsize != Some(class.ehdr_size() as u16)
+            && r.u16(other, "e_ehsize").ok() == Some(other_size)
+        {
+            return Err(ParseError::new(
+                ErrorKind::WrongClass,
+                "e_ident[EI_CLASS]",
+                eh::EI_CLASS as u64,
+            ));
+        }
         if e_type != eh::ET_DYN {
             return Err(ParseError::new(ErrorKind::NotSharedObject, "e_type", 16));
         }
