@@ -832,3 +832,32 @@ fn class_and_byte_order_errors_blame_e_ident() {
         }
     }
 }
+
+/// Item 20: the ClusterFuzzLite PR workflow triggers on every directory whose code the fuzz targets
+/// build: the root crate's `src/` and each path dependency of it (`core/`), read from the manifests.
+#[test]
+fn pr_fuzzing_triggers_on_the_code_under_test() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let wf = std::fs::read_to_string(root.join(".github/workflows/cflite_pr.yml")).unwrap();
+    let paths_line = wf
+        .lines()
+        .find(|l| l.trim_start().starts_with("paths:"))
+        .expect("a paths: line");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut dirs = vec!["src".to_string()];
+    for l in manifest.lines() {
+        // `name = { path = "dir" ... }` dependencies (not [[test]]/[[bin]] `path = "file.rs"` lines).
+        if let Some(i) = l.find("{ path = \"") {
+            let rest = &l[i + 10..];
+            dirs.push(rest[..rest.find('"').unwrap()].to_string());
+        }
+    }
+    assert!(dirs.contains(&"core".to_string()), "{dirs:?}");
+    for d in dirs {
+        let glob = format!("\"{d}/**\"");
+        assert!(
+            paths_line.contains(&glob),
+            "{glob} missing from {paths_line}"
+        );
+    }
+}
