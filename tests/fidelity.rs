@@ -861,3 +861,25 @@ fn pr_fuzzing_triggers_on_the_code_under_test() {
         );
     }
 }
+
+/// Item 19: `cargo fuzz run <t>` (cargo-fuzz's default corpus `fuzz/corpus/<t>`) starts from the
+/// committed `corpus/<t>`, and the README's first fuzzing line spells out the toolchain, the stable
+/// alternative and the dictionary.
+#[test]
+fn cargo_fuzz_defaults_resolve_to_the_committed_corpus() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for t in ["vdso_parse", "vdso_reloc", "remap_layout", "plan_chain"] {
+        let via_default = std::fs::canonicalize(root.join("fuzz/corpus").join(t)).unwrap();
+        let committed = std::fs::canonicalize(root.join("corpus").join(t)).unwrap();
+        assert_eq!(via_default, committed, "{t}");
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.contains("fuzz run"))
+        .expect("a fuzzing line");
+    for needed in ["+nightly", "-dict=fuzz/vdso.dict"] {
+        assert!(first.contains(needed), "{needed} missing from: {first}");
+    }
+    assert!(readme.contains("--sanitizer none vdso_reloc"));
+}
