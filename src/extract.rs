@@ -43,6 +43,24 @@ fn is_vdso(img: &Image) -> bool {
     named || exports
 }
 
+/// The vDSO image in `bytes` and its offset: `bytes` itself when it parses, else the first vDSO ELF
+/// inside it — a dump of a whole `[vdso]` mapping whose first page is a data page (ppc64 kernels
+/// place one there) — with everything after it (the rest of the mapping).
+pub fn image_in(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    if Image::parse(bytes).is_ok() {
+        return Some((0, bytes));
+    }
+    let mut at = 0;
+    while let Some(p) = find(&bytes[at..], b"\x7fELF") {
+        let start = at + p;
+        at = start + 4;
+        if Image::parse(&bytes[start..]).is_ok_and(|img| is_vdso(&img)) {
+            return Some((start, &bytes[start..]));
+        }
+    }
+    None
+}
+
 /// Every vDSO image directly inside `blob` (no decompression).
 fn scan(blob: &[u8], from: &str, release: Option<&str>, out: &mut Vec<Found>) {
     let mut at = 0;

@@ -194,6 +194,13 @@ fn inspect(file: Option<&Path>, live_flag: bool, json: bool) -> Result<bool, Str
         let path = file.ok_or("give a FILE or --live")?;
         (path.display().to_string(), read_input(path)?, None)
     };
+    let bytes = match vdso_lab::extract::image_in(&bytes) {
+        Some((0, _)) | None => bytes,
+        Some((at, b)) => {
+            eprintln!("{source}: the vDSO image starts at +{at:#x} (a dump of a [vdso] mapping)");
+            b.to_vec()
+        }
+    };
     let img = Image::parse(&bytes).map_err(|e| format!("{source}: not a valid vDSO image: {e}"))?;
     let report = InspectReport::new(&source, &img, live_info.as_ref().map(|(b, l)| (*b, l)))
         .map_err(|e| format!("{source}: not a valid vDSO image: {e}"))?;
@@ -582,7 +589,12 @@ fn load_side(arg: &str) -> Result<(Vec<u8>, Option<vdso_lab::layout::Layout>), S
             .ok_or("this process has no vDSO (AT_SYSINFO_EHDR is 0)")?;
         Ok((l.bytes, Some(l.layout)))
     } else {
-        Ok((read_input(Path::new(arg))?, None))
+        let bytes = read_input(Path::new(arg))?;
+        // A dump of a whole [vdso] mapping may start with a data page (ppc64): plan its image.
+        match vdso_lab::extract::image_in(&bytes) {
+            Some((at, b)) if at > 0 => Ok((b.to_vec(), None)),
+            _ => Ok((bytes, None)),
+        }
     }
 }
 

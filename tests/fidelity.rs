@@ -883,3 +883,22 @@ fn cargo_fuzz_defaults_resolve_to_the_committed_corpus() {
     }
     assert!(readme.contains("--sanitizer none vdso_reloc"));
 }
+
+/// Item 11: `inspect` on a dump of a `[vdso]` mapping whose first page is a data page (ppc64) finds
+/// the ELF inside, as `extract` does.
+#[test]
+fn inspect_finds_the_image_after_a_data_page() {
+    let img = real("ppc64-vdso-7.2.13+deb14-powerpc64le.so");
+    let mut dump = vec![0u8; 0x10000];
+    dump[..8].copy_from_slice(&0x1234_5678u64.to_le_bytes()); // data-page contents
+    dump.extend_from_slice(&img);
+    dump.resize(dump.len().next_multiple_of(0x10000), 0);
+    let (at, found) = vdso_lab::extract::image_in(&dump).expect("an image inside");
+    assert_eq!(at, 0x10000);
+    assert!(found.starts_with(&img));
+    let (ok, text) = inspect(&dump, "ppc64dump");
+    assert!(ok, "{text}");
+    assert!(text.contains("__kernel_clock_gettime"), "{text}");
+    // Garbage with no image is still an error.
+    assert!(vdso_lab::extract::image_in(&[0u8; 8192]).is_none());
+}
