@@ -112,6 +112,36 @@ proptest! {
         }
     }
 
+    /// Issue 13 item 7: splitting any special mapping into two adjacent VMAs (as /proc/PID/maps may
+    /// show a [vvar]) changes nothing for strict: same decision, same findings.
+    #[test]
+    fn split_vmas_plan_like_whole_ones(dumped in dumped_spec(), e in evolution(), which in 0usize..3, at in 1u64..4, side in any::<bool>()) {
+        let runtime = evolve(&dumped, &e);
+        let (db, rb) = (dumped.build().unwrap(), runtime.build().unwrap());
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let whole = plan(&ds, &rs, &STRICT);
+        let target = if side { &ds.layout } else { &rs.layout };
+        let mut mappings = target.mappings.clone();
+        let i = which % mappings.len();
+        let m = mappings[i];
+        let cut = m.start + (at * 4096).min(m.len().saturating_sub(4096)).max(4096);
+        prop_assume!(cut < m.end);
+        mappings[i].end = cut;
+        mappings.insert(i + 1, vdso_lab::layout::Mapping { start: cut, ..m });
+        let split = vdso_lab::layout::Layout { mappings };
+        let (ds2, rs2) = if side {
+            (Side { image: &di, layout: split }, rs.clone())
+        } else {
+            (ds.clone(), Side { image: &ri, layout: split })
+        };
+        let p = plan(&ds2, &rs2, &STRICT);
+        prop_assert_eq!(&p.decision, &whole.decision);
+        prop_assert_eq!(&p.findings, &whole.findings);
+        oracles::check_remap_safety(&ds2.layout, &rs2.layout, &p);
+    }
+
     #[test]
     fn chains_resolve_like_direct_restores(a in dumped_spec(), e1 in evolution(), e2 in evolution(), e3 in evolution()) {
         let b = evolve(&a, &e1);

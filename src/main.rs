@@ -610,8 +610,9 @@ fn layout_arg(arg: &str, img: &Image, base: u64) -> Result<vdso_lab::layout::Lay
                     | vdso_lab::arch::Arch::X32
             )
         );
-        let pages = (img.bytes().len() as u64).div_ceil(4096);
-        return Ok(era.layout(base, pages, x86));
+        let page = img.page_size();
+        let pages = (img.bytes().len() as u64).div_ceil(page);
+        return Ok(era.layout_paged(base, pages, x86, page));
     }
     let text = std::fs::read_to_string(arg).map_err(|e| {
         let eras: Vec<&str> = Era::ALL.iter().map(|e| e.name()).collect();

@@ -902,3 +902,63 @@ fn inspect_finds_the_image_after_a_data_page() {
     // Garbage with no image is still an error.
     assert!(vdso_lab::extract::image_in(&[0u8; 8192]).is_none());
 }
+
+/// Item 7: a `[vvar]` shown as two adjacent VMAs is one mapping: strict remaps identical images
+/// across a split and an unsplit layout, moving `[vvar]` once; invariant 6 holds on the raw layouts.
+#[test]
+fn split_mappings_are_merged() {
+    let b = real(X86_64_7_2);
+    const P: u64 = 4096;
+    let d = 0x7f00_0000_0000u64;
+    let r = 0x7f10_0000_0000u64;
+    let split = maps(&[
+        (d, d + 2 * P, "[vvar]"),
+        (d + 2 * P, d + 4 * P, "[vvar]"),
+        (d + 4 * P, d + 6 * P, "[vvar_vclock]"),
+        (d + 6 * P, d + 8 * P, "[vdso]"),
+    ]);
+    let whole = maps(&[
+        (r, r + 4 * P, "[vvar]"),
+        (r + 4 * P, r + 6 * P, "[vvar_vclock]"),
+        (r + 6 * P, r + 8 * P, "[vdso]"),
+    ]);
+    assert_eq!(split.merged().unwrap().shape(), whole.shape());
+    for (dl, rl) in [
+        (split.clone(), whole.clone()),
+        (whole.clone(), split.clone()),
+    ] {
+        let p = plan_layouts(&b, dl.clone(), rl.clone(), &policy::STRICT);
+        let Decision::Remap { moves } = &p.decision else {
+            panic!("{:#?}", p)
+        };
+        assert!(p.findings.is_empty(), "{:#?}", p.findings);
+        assert_eq!(moves.iter().filter(|m| m.role == Role::Vvar).count(), 1);
+        oracles::check_remap_safety(&dl, &rl, &p);
+    }
+}
+
+/// Item 7: presets take the page size from the image: a ppc64 image of a 64 KiB-page kernel
+/// (PT_LOAD aligned to 0x10000) gets 64 KiB pages, an x86-64 image 4 KiB ones.
+#[test]
+fn presets_take_the_page_size_from_the_image() {
+    let ppc = real("ppc64-vdso-7.2.13+deb14-powerpc64le.so");
+    let img = Image::parse(&ppc).unwrap();
+    assert_eq!(img.page_size(), 0x10000);
+    let l = Side::preset(&img, 0x7f00_0000_0000).layout;
+    for m in l.movable() {
+        assert_eq!(m.len() % 0x10000, 0, "{m:?}");
+        assert_eq!(m.start % 0x10000, 0, "{m:?}");
+    }
+    assert_eq!(l.get(Role::Vdso).unwrap().len(), 0x10000);
+    let x = real(X86_64_7_2);
+    let img = Image::parse(&x).unwrap();
+    assert_eq!(img.page_size(), 4096);
+    assert_eq!(
+        Side::preset(&img, 0x7f00_0000_0000)
+            .layout
+            .get(Role::Vdso)
+            .unwrap()
+            .len(),
+        2 * 4096
+    );
+}

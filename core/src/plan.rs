@@ -232,14 +232,16 @@ impl<'i, 'a> Side<'i, 'a> {
     }
 
     /// An image cut from a kernel file, placed as that kernel would place it: the era comes from the
-    /// kernel version in the image's `Linux` note (6.1 when it has none), the `[vdso]` starts at `base`.
+    /// kernel version in the image's `Linux` note (6.1 when it has none), the page size from the image
+    /// ([`Image::page_size`]), the `[vdso]` starts at `base`.
     pub fn preset(image: &'i Image<'a>, base: u64) -> Side<'i, 'a> {
         let version = image.linux_version().map_or((6, 1), |(a, b, _)| (a, b));
         let x86 = matches!(Arch::of(image), Some(Arch::X86_64 | Arch::I386 | Arch::X32));
-        let pages = (image.bytes().len() as u64).div_ceil(4096);
+        let page = image.page_size();
+        let pages = (image.bytes().len() as u64).div_ceil(page);
         Side {
             image,
-            layout: Era::for_kernel(version, x86).layout(base, pages, x86),
+            layout: Era::for_kernel(version, x86).layout_paged(base, pages, x86, page),
         }
     }
 }
@@ -386,6 +388,19 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
     if !rejected.is_empty() {
         findings.extend(rejected);
         return refused(findings);
+    }
+    // A role split over adjacent VMAs (a `[vvar]` shown as two lines) is one mapping to move.
+    let (dm, rm) = (dumped.layout.merged(), runtime.layout.merged());
+    if dm.is_some() || rm.is_some() {
+        let d = Side {
+            image: dumped.image,
+            layout: dm.unwrap_or_else(|| dumped.layout.clone()),
+        };
+        let r = Side {
+            image: runtime.image,
+            layout: rm.unwrap_or_else(|| runtime.layout.clone()),
+        };
+        return plan(&d, &r, policy);
     }
 
     // Layouts the policy does not understand.

@@ -965,6 +965,18 @@ impl<'a> Image<'a> {
             .map(move |e| read_phdr(&r, e))
     }
 
+    /// The page size of the kernel the image was built for, as far as the image says: the first
+    /// PT_LOAD's `p_align` when it is a page size (a power of two from 4 KiB to 64 KiB; ppc64 images of
+    /// 64 KiB-page kernels carry 0x10000), else 4 KiB (arm64 images carry a small alignment whatever
+    /// the kernel's page size). A layout from `/proc/PID/maps` carries the real sizes and needs none.
+    pub fn page_size(&self) -> u64 {
+        self.segments()
+            .find(|p| p.p_type == ph::PT_LOAD)
+            .map(|p| p.align)
+            .filter(|a| a.is_power_of_two() && (4096..=65536).contains(a))
+            .unwrap_or(4096)
+    }
+
     /// Whether the virtual address `vaddr` lies inside a PT_LOAD segment (in its memory size).
     pub fn in_load(&self, vaddr: u64) -> bool {
         self.segments().any(|p| {
