@@ -962,3 +962,25 @@ fn presets_take_the_page_size_from_the_image() {
         2 * 4096
     );
 }
+
+/// An unpatched entry whose old code starts with a branch (arm64's `__kernel_getrandom` branches to
+/// its syscall fallback until the kernel patches it) is a stale entry classified by its code, not a
+/// misdirected trampoline.
+#[test]
+fn an_original_branch_is_not_a_trampoline() {
+    let (d, r) = (
+        real("aarch64-vdso-6.12.117+deb13-arm64.so"),
+        real("aarch64-vdso-7.2.13+deb14-arm64.so"),
+    );
+    let p = plan_bytes(&d, &r, &policy::CRIU_4_1);
+    let k = "__kernel_getrandom@LINUX_2.6.39";
+    assert!(!p
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::Misdirected && f.symbol.as_deref() == Some(k)));
+    let f = stale_of(&p, k);
+    assert_eq!(
+        f.consequence,
+        Some(vdso_lab::consequence::Consequence::ReadsDataPages)
+    );
+}
