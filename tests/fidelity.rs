@@ -969,9 +969,10 @@ fn presets_take_the_page_size_from_the_image() {
 #[test]
 fn an_original_branch_is_not_a_trampoline() {
     let (d, r) = (
-        real("aarch64-vdso-6.12.117+deb13-arm64.so"),
         real("aarch64-vdso-7.2.13+deb14-arm64.so"),
+        real("aarch64-vdso-6.12.117+deb13-arm64.so"),
     );
+    assert_eq!(&d[0x840..0x844], &[0x76, 0, 0, 0x14]); // b 0xa18
     let p = plan_bytes(&d, &r, &policy::CRIU_4_1);
     let k = "__kernel_getrandom@LINUX_2.6.39";
     assert!(!p
