@@ -314,79 +314,13 @@ fn missing_kind(runtime: &Image, version: Option<&str>) -> (FindingKind, String)
 
 /// Decide how `dumped` is restored on `runtime` under `policy`.
 pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
-    let mut findings = Vec::new();
-    let arch = Arch::of(dumped.image);
     let refused = |findings| Plan {
-        arch,
+        arch: Arch::of(dumped.image),
         policy: policy.name,
         decision: Decision::Refused,
         findings,
     };
-    let (Some(arch), Some(rarch)) = (arch, Arch::of(runtime.image)) else {
-        findings.push(finding(
-            FindingKind::UnsupportedArch,
-            Severity::Error,
-            None,
-            "unknown architecture".into(),
-        ));
-        return refused(findings);
-    };
-    let (dabi, rabi) = (Abi::of(dumped.image), Abi::of(runtime.image));
-    if arch != rarch || dabi != rabi {
-        findings.push(finding(
-            FindingKind::UnsupportedArch,
-            Severity::Error,
-            None,
-            format!(
-                "dumped image is {} ({}), runtime image is {} ({})",
-                arch.name(),
-                dabi.describe(arch),
-                rarch.name(),
-                rabi.describe(rarch)
-            ),
-        ));
-        return refused(findings);
-    }
-    let mips = matches!(arch, Arch::Mips | Arch::MipsN32 | Arch::Mips64);
-    if mips && dabi.big_endian {
-        findings.push(finding(
-            FindingKind::UnsupportedArch,
-            Severity::Error,
-            None,
-            "trampolines for big-endian MIPS are not modelled (only mipsel and mips64el)".into(),
-        ));
-        return refused(findings);
-    }
-    if let Some(list) = policy.known {
-        if list(arch).is_empty() {
-            findings.push(finding(
-                FindingKind::UnsupportedArch,
-                Severity::Error,
-                None,
-                format!("{} has no vDSO support for {}", policy.name, arch.name()),
-            ));
-            return refused(findings);
-        }
-    }
-    let (Some(dv), Some(rv)) = (dumped.vdso(), runtime.vdso()) else {
-        findings.push(finding(
-            FindingKind::UnsupportedLayout,
-            Severity::Error,
-            None,
-            "a layout has no [vdso] mapping".into(),
-        ));
-        return refused(findings);
-    };
-    let (dv, rv) = (*dv, *rv);
-
-    // What the restorer rejects outright.
-    let rejected = crate::rules::rejections(
-        policy,
-        (dumped.image, &dumped.layout),
-        (runtime.image, &runtime.layout),
-    );
-    if !rejected.is_empty() {
-        findings.extend(rejected);
+    if let Some(findings) = refusal(dumped, runtime, policy) {
         return refused(findings);
     }
     // A role split over adjacent VMAs (a `[vvar]` shown as two lines) is one mapping to move.
@@ -402,26 +336,13 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         };
         return plan(&d, &r, policy);
     }
-
-    // Layouts the policy does not understand.
-    let has_vclock = |l: &Layout| l.get(Role::VvarVclock).is_some();
-    if !policy.vclock_aware && (has_vclock(&dumped.layout) || has_vclock(&runtime.layout)) {
-        let side = if has_vclock(&dumped.layout) {
-            "the checkpoint kernel"
-        } else {
-            "the restore kernel"
-        };
-        findings.push(finding(
-            FindingKind::UnsupportedLayout,
-            Severity::Error,
-            None,
-            format!(
-                "{side} maps [vvar_vclock] (Linux 6.13+); {} does not recognise it and stops with \"Unexpected rt vDSO area bounds\" (CRIU #2532)",
-                policy.name
-            ),
-        ));
-        return refused(findings);
-    }
+    // `refusal` checked both: an architecture, a [vdso] on each side.
+    let (Some(arch), Some(dv), Some(rv)) = (Arch::of(dumped.image), dumped.vdso(), runtime.vdso())
+    else {
+        return refused(Vec::new());
+    };
+    let (dv, rv) = (*dv, *rv);
+    let mut findings = Vec::new();
 
     // Inline up to 24 functions (real vDSOs export at most 17): planning allocates only its results.
     let exports: smallvec::SmallVec<[Symbol; 24]> = dumped.image.functions().collect();
@@ -443,50 +364,6 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         }
     }
 
-    // --- remap?
-    let same_shape = {
-        let keep = |(r, _, _): &(Role, i64, u64)| policy.vclock_aware || *r != Role::VvarVclock;
-        (dumped.layout.shape_iter().filter(keep)).eq(runtime.layout.shape_iter().filter(keep))
-    };
-    let remap = match policy.remap {
-        RemapRule::Strict => {
-            same_shape
-                && dv.len() == rv.len()
-                && exports.iter().all(|s| {
-                    counterpart(&rfuncs, s, false)
-                        .is_some_and(|r| r.offset == s.offset && r.size == s.size)
-                })
-        }
-        RemapRule::Never => false,
-        RemapRule::Criu => {
-            // vdso size, known symbols' offsets (absent in both counts as equal), vvar size and order.
-            let known_equal = policy.known.is_none_or(|list| {
-                list(arch).iter().all(|name| {
-                    let off = |fs: &[Symbol]| {
-                        fs.iter()
-                            .find(|s| same_name(s.name, name))
-                            .map(|s| s.offset)
-                    };
-                    off(&exports) == off(&rfuncs)
-                })
-            });
-            // vvar size ([vvar] plus [vvar_vclock] from 4.1 on) and whether it lies before [vdso];
-            // compared only when the dumped side has a [vvar] (criu/pie/parasite-vdso.c:blobs_matches).
-            let vvar = |l: &Layout| {
-                l.get(Role::Vvar).map(|m| {
-                    let clock = l.get(Role::VvarVclock).map_or(0, |c| c.len());
-                    (
-                        m.len() + clock,
-                        m.start < l.get(Role::Vdso).map_or(0, |v| v.start),
-                    )
-                })
-            };
-            let vvar_ok =
-                vvar(&dumped.layout).is_none() || vvar(&dumped.layout) == vvar(&runtime.layout);
-            dv.len() == rv.len() && known_equal && vvar_ok
-        }
-    };
-
     let cx = Planning {
         dumped: dumped.image,
         runtime: runtime.image,
@@ -497,58 +374,18 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         exports: &exports,
         rfuncs: &rfuncs,
     };
+    let (remap, same_shape) = remap_chosen(&cx, &dumped.layout, &runtime.layout);
     let plan = if remap {
-        let delta = dv.start.wrapping_sub(rv.start);
-        let Some(mut moves) = remap_moves(&runtime.layout, &dumped.layout, delta, arch, policy)
-        else {
-            findings.push(no_room(&dumped.layout, &runtime.layout));
-            return refused(findings);
-        };
-        if moves.len() > runtime.layout.movable().count() {
-            findings.push(parked_first(&moves));
-        }
-        // CRIU moves only [vdso] onto a dumped [vdso] that had no [vvar] (policy::Rules).
-        let lone = dumped.layout.get(Role::Vvar).is_none();
-        if policy.rules.remap_leaves_vvar_without_dumped_vvar && lone {
-            let parked = moves.len() > runtime.layout.movable().count();
-            let n = moves.len();
-            let mut i = 0;
-            moves.retain(|m| {
-                i += 1;
-                m.role == Role::Vdso || (parked && i <= n / 2)
-            });
-            if runtime.layout.get(Role::Vvar).is_some() {
-                findings.push(finding(
-                    FindingKind::UnsoundRemap,
-                    Severity::Error,
-                    None,
-                    format!("the dumped side has no [vvar]: {} moves only the runtime [vdso] onto it and leaves the runtime data pages behind, so the remapped code reads whatever lies at its data-page distance", policy.name),
-                ));
-            }
-        }
-        if !same_shape {
-            findings.push(finding(
-                FindingKind::UnsoundRemap,
-                Severity::Error,
-                None,
-                format!(
-                    "data pages differ: dumped {:?}, runtime {:?}",
-                    dumped.layout.shape(),
-                    runtime.layout.shape()
-                ),
-            ));
-        }
-        Plan {
-            arch: Some(arch),
-            policy: policy.name,
-            decision: Decision::Remap { moves },
-            findings,
+        match remap_plan(&cx, &dumped.layout, &runtime.layout, same_shape, findings) {
+            Ok(p) => p,
+            Err(f) => return refused(f),
         }
     } else {
         // The runtime mappings must not stay on top of the dumped image they are proxied from.
         let rspan = span(&runtime.layout);
-        if overlaps(rspan, span(&dumped.layout)) {
-            let Some(p) = park_delta(rspan, &[span(&dumped.layout)], arch) else {
+        let dspan = span(&dumped.layout);
+        if overlaps(rspan, dspan) {
+            let Some(p) = park_delta(rspan, &[dspan], arch) else {
                 findings.push(no_room(&dumped.layout, &runtime.layout));
                 return refused(findings);
             };
@@ -559,7 +396,7 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
                 None,
                 format!(
                     "the runtime mappings {:#x}..{:#x} overlap the dumped ones {:#x}..{:#x}: the runtime [vdso] is parked at {parked:#x} first (CRIU: vdso_do_park, criu/pie/parasite-vdso.c)",
-                    rspan.0, rspan.1, span(&dumped.layout).0, span(&dumped.layout).1
+                    rspan.0, rspan.1, dspan.0, dspan.1
                 ),
             ));
             let cx = Planning {
@@ -575,6 +412,193 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         proxy(&cx, findings)
     };
     verify(&cx, plan)
+}
+
+fn refuse_with(kind: FindingKind, detail: String) -> Option<Vec<Finding>> {
+    Some(vec![finding(kind, Severity::Error, None, detail)])
+}
+
+/// Why the restore is refused before any planning (architectures, layouts, the restorer's own
+/// rejections), or `None` to go on.
+fn refusal(dumped: &Side, runtime: &Side, policy: &Policy) -> Option<Vec<Finding>> {
+    let (Some(arch), Some(rarch)) = (Arch::of(dumped.image), Arch::of(runtime.image)) else {
+        return refuse_with(FindingKind::UnsupportedArch, "unknown architecture".into());
+    };
+    let (dabi, rabi) = (Abi::of(dumped.image), Abi::of(runtime.image));
+    if arch != rarch || dabi != rabi {
+        return refuse_with(
+            FindingKind::UnsupportedArch,
+            format!(
+                "dumped image is {} ({}), runtime image is {} ({})",
+                arch.name(),
+                dabi.describe(arch),
+                rarch.name(),
+                rabi.describe(rarch)
+            ),
+        );
+    }
+    if matches!(arch, Arch::Mips | Arch::MipsN32 | Arch::Mips64) && dabi.big_endian {
+        return refuse_with(
+            FindingKind::UnsupportedArch,
+            "trampolines for big-endian MIPS are not modelled (only mipsel and mips64el)".into(),
+        );
+    }
+    if policy.known.is_some_and(|list| list(arch).is_empty()) {
+        return refuse_with(
+            FindingKind::UnsupportedArch,
+            format!("{} has no vDSO support for {}", policy.name, arch.name()),
+        );
+    }
+    if dumped.vdso().is_none() || runtime.vdso().is_none() {
+        return refuse_with(
+            FindingKind::UnsupportedLayout,
+            "a layout has no [vdso] mapping".into(),
+        );
+    }
+    // What the restorer rejects outright.
+    let rejected = crate::rules::rejections(
+        policy,
+        (dumped.image, &dumped.layout),
+        (runtime.image, &runtime.layout),
+    );
+    if !rejected.is_empty() {
+        return Some(rejected);
+    }
+    // Layouts the policy does not understand.
+    let has_vclock = |l: &Layout| l.get(Role::VvarVclock).is_some();
+    if !policy.vclock_aware && (has_vclock(&dumped.layout) || has_vclock(&runtime.layout)) {
+        let side = if has_vclock(&dumped.layout) {
+            "the checkpoint kernel"
+        } else {
+            "the restore kernel"
+        };
+        return refuse_with(
+            FindingKind::UnsupportedLayout,
+            format!(
+                "{side} maps [vvar_vclock] (Linux 6.13+); {} does not recognise it and stops with \"Unexpected rt vDSO area bounds\" (CRIU #2532)",
+                policy.name
+            ),
+        );
+    }
+    None
+}
+
+/// Whether the policy remaps, and whether the two layouts have the same shape.
+fn remap_chosen(cx: &Planning<'_, '_, '_>, dumped: &Layout, runtime: &Layout) -> (bool, bool) {
+    let Planning {
+        policy,
+        arch,
+        dv,
+        rv,
+        exports,
+        rfuncs,
+        ..
+    } = *cx;
+    let same_shape = {
+        let keep = |(r, _, _): &(Role, i64, u64)| policy.vclock_aware || *r != Role::VvarVclock;
+        (dumped.shape_iter().filter(keep)).eq(runtime.shape_iter().filter(keep))
+    };
+    let remap = match policy.remap {
+        RemapRule::Strict => {
+            same_shape
+                && dv.len() == rv.len()
+                && exports.iter().all(|s| {
+                    counterpart(rfuncs, s, false)
+                        .is_some_and(|r| r.offset == s.offset && r.size == s.size)
+                })
+        }
+        RemapRule::Never => false,
+        RemapRule::Criu => {
+            // vdso size, known symbols' offsets (absent in both counts as equal), vvar size and order.
+            let known_equal = policy.known.is_none_or(|list| {
+                list(arch).iter().all(|name| {
+                    let off = |fs: &[Symbol]| {
+                        fs.iter()
+                            .find(|s| same_name(s.name, name))
+                            .map(|s| s.offset)
+                    };
+                    off(exports) == off(rfuncs)
+                })
+            });
+            // vvar size ([vvar] plus [vvar_vclock] from 4.1 on) and whether it lies before [vdso];
+            // compared only when the dumped side has a [vvar] (criu/pie/parasite-vdso.c:blobs_matches).
+            let vvar = |l: &Layout| {
+                l.get(Role::Vvar).map(|m| {
+                    let clock = l.get(Role::VvarVclock).map_or(0, |c| c.len());
+                    (
+                        m.len() + clock,
+                        m.start < l.get(Role::Vdso).map_or(0, |v| v.start),
+                    )
+                })
+            };
+            let vvar_ok = vvar(dumped).is_none() || vvar(dumped) == vvar(runtime);
+            dv.len() == rv.len() && known_equal && vvar_ok
+        }
+    };
+    (remap, same_shape)
+}
+
+/// The remap: its moves (parked first when they would overlap) and what is unsound about it; the
+/// findings of a refusal when there is no room to park.
+fn remap_plan(
+    cx: &Planning<'_, '_, '_>,
+    dumped: &Layout,
+    runtime: &Layout,
+    same_shape: bool,
+    mut findings: Vec<Finding>,
+) -> Result<Plan, Vec<Finding>> {
+    let Planning {
+        policy,
+        arch,
+        dv,
+        rv,
+        ..
+    } = *cx;
+    let delta = dv.start.wrapping_sub(rv.start);
+    let Some(mut moves) = remap_moves(runtime, dumped, delta, arch, policy) else {
+        findings.push(no_room(dumped, runtime));
+        return Err(findings);
+    };
+    if moves.len() > runtime.movable().count() {
+        findings.push(parked_first(&moves));
+    }
+    // CRIU moves only [vdso] onto a dumped [vdso] that had no [vvar] (policy::Rules).
+    let lone = dumped.get(Role::Vvar).is_none();
+    if policy.rules.remap_leaves_vvar_without_dumped_vvar && lone {
+        let parked = moves.len() > runtime.movable().count();
+        let n = moves.len();
+        let mut i = 0;
+        moves.retain(|m| {
+            i += 1;
+            m.role == Role::Vdso || (parked && i <= n / 2)
+        });
+        if runtime.get(Role::Vvar).is_some() {
+            findings.push(finding(
+                FindingKind::UnsoundRemap,
+                Severity::Error,
+                None,
+                format!("the dumped side has no [vvar]: {} moves only the runtime [vdso] onto it and leaves the runtime data pages behind, so the remapped code reads whatever lies at its data-page distance", policy.name),
+            ));
+        }
+    }
+    if !same_shape {
+        findings.push(finding(
+            FindingKind::UnsoundRemap,
+            Severity::Error,
+            None,
+            format!(
+                "data pages differ: dumped {:?}, runtime {:?}",
+                dumped.shape(),
+                runtime.shape()
+            ),
+        ));
+    }
+    Ok(Plan {
+        arch: Some(arch),
+        policy: policy.name,
+        decision: Decision::Remap { moves },
+        findings,
+    })
 }
 
 /// The address range `[lo, hi)` covered by a layout's movable mappings (`(0, 0)` when it has none).
