@@ -985,3 +985,28 @@ fn an_original_branch_is_not_a_trampoline() {
         Some(vdso_lab::consequence::Consequence::ReadsDataPages)
     );
 }
+
+/// CRIU's riscv64 call stubs (`li t0, idx` built as `0x293 | idx << 24`) reach the right lookup slot
+/// only for the first entry of its list present in the image; the others are misdirected.
+#[test]
+fn criu_riscv64_stub_index_is_shifted() {
+    let p = plan_bytes(
+        &real("riscv64-vdso-6.12.117+deb13-riscv64.so"),
+        &real("riscv64-vdso-7.2.13+deb14-riscv64.so"),
+        &policy::CRIU_4_1,
+    );
+    let mis = |n: &str| {
+        p.findings.iter().any(|f| {
+            f.kind == FindingKind::Misdirected
+                && f.symbol.as_deref() == Some(&format!("{n}@LINUX_4.15"))
+        })
+    };
+    assert!(!mis("__vdso_clock_getres"), "{:#?}", p.findings); // idx 0: slot 0, right
+    for n in [
+        "__vdso_clock_gettime",
+        "__vdso_gettimeofday",
+        "__vdso_getcpu",
+    ] {
+        assert!(mis(n), "{n}: {:#?}", p.findings);
+    }
+}

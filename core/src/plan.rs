@@ -720,7 +720,27 @@ fn verify_by_knowledge(cx: &Planning<'_, '_, '_>, plan: &mut Plan) {
         rfuncs,
         ..
     } = *cx;
+    // CRIU's riscv64 stubs reach the right table slot only for the first entry (policy::Rules).
+    let shifted: smallvec::SmallVec<[Option<u64>; 8]> =
+        match (policy.rules.riscv_index_shifted, arch, policy.known) {
+            (true, Arch::Riscv64, Some(list)) => list(arch)
+                .iter()
+                .filter_map(|n| exports.iter().find(|e| same_name(e.name, n)))
+                .skip(1)
+                .map(|e| e.offset)
+                .collect(),
+            _ => smallvec::SmallVec::new(),
+        };
     for s in exports {
+        if shifted.contains(&s.offset) {
+            plan.findings.push(finding(
+                FindingKind::Misdirected,
+                Severity::Error,
+                Some(key(s)),
+                format!("{}'s riscv64 stub loads its target from lookup slot 16*k instead of k (li t0 is built with idx << 24): this entry jumps through a slot past the table", policy.name),
+            ));
+            continue;
+        }
         let covered = exports
             .iter()
             .any(|o| o.offset == s.offset && policy.knows(arch, o.name));

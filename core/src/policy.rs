@@ -82,6 +82,13 @@ pub struct Rules {
     /// parasite-vdso.c:207 in v3.19 and v4.0, :224 in v4.1 and v4.2.1), leaving the runtime data pages
     /// parked away from the code that reads them.
     pub remap_leaves_vvar_without_dumped_vvar: bool,
+    /// riscv64 proxies go through one shared lookup stub: each entry gets `li t0, INDEX; jal x0,
+    /// stub`, the stub loads `table[t0 << 3]`. The `li` is built as `0x00000293 | (idx << 24)`
+    /// (criu/arch/riscv64/vdso-pie.c:115-123 in v4.1.1 and v4.2.1), which puts `idx << 4` in the
+    /// 12-bit immediate, while the table is written at `lookup_table[idx]` (:132) and the stub scales
+    /// by 8 (`slli t0, t0, 3`, criu/arch/riscv64/vdso-lookup.S:10): entry k >= 1 loads slot 16k, past
+    /// the 6-slot table, and jumps through whatever bytes lie there.
+    pub riscv_index_shifted: bool,
 }
 
 impl Rules {
@@ -94,6 +101,7 @@ impl Rules {
         vdso_touches_vvar: false,
         vclock_follows_vvar: false,
         remap_leaves_vvar_without_dumped_vvar: false,
+        riscv_index_shifted: false,
     };
     /// CRIU v3.19 and v4.0.
     pub const CRIU_3_19: Rules = Rules {
@@ -104,11 +112,14 @@ impl Rules {
         vdso_touches_vvar: true,
         vclock_follows_vvar: false,
         remap_leaves_vvar_without_dumped_vvar: true,
+        riscv_index_shifted: false, // no riscv64 support before v4.1
     };
-    /// CRIU v4.1: GNU-hash-only images read, `[vvar_vclock]` must follow `[vvar]`.
+    /// CRIU v4.1: GNU-hash-only images read, `[vvar_vclock]` must follow `[vvar]`, riscv64 supported
+    /// (with its shifted stub index).
     pub const CRIU_4_1: Rules = Rules {
         needs_sysv_hash: false,
         vclock_follows_vvar: true,
+        riscv_index_shifted: true,
         ..Rules::CRIU_3_19
     };
 }
