@@ -451,10 +451,10 @@ pub fn matrix_text(m: &crate::matrix::Matrix) -> String {
     for a in &m.arches {
         let _ = writeln!(
             o,
-            "\n{} {} ({} images; rows dumped, columns runtime)",
+            "\n{} ({} images, {}; rows dumped, columns runtime)",
             a.arch.name(),
-            a.abi.describe(a.arch),
-            a.images.len()
+            a.images.len(),
+            a.abi.describe(a.arch)
         );
         let w = a.images.iter().map(|n| n.len()).max().unwrap_or(0);
         let n = a.images.len();
