@@ -55,6 +55,93 @@ proptest! {
         oracles::check_remap_safety(&ds.layout, &rs.layout, &p);
     }
 
+    /// Issue 13 items 1-2: wherever the kernel maps the runtime vDSO, even on top of the dumped one or
+    /// a few pages off, and under every policy, the parked runtime never lies on the dumped image and
+    /// every remap move is executable in order (invariant 6), and entry points still resolve (4).
+    #[test]
+    fn overlapping_runtime_layouts_are_parked(dumped in dumped_spec(), e in evolution(), pages in -12i64..12, pol in 0usize..5) {
+        let runtime = evolve(&dumped, &e);
+        let (db, rb) = (dumped.build().unwrap(), runtime.build().unwrap());
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let arch = Arch::of(&di).unwrap();
+        let (d0, _) = default_bases(Some(arch));
+        let r0 = d0.wrapping_add_signed(pages * 4096);
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let p = plan(&ds, &rs, vdso_lab::policy::ALL[pol]);
+        oracles::check_plan_sound(&ds, &rs, &p);
+        oracles::check_patch_safety(&ds, &p);
+        oracles::check_remap_safety(&ds.layout, &rs.layout, &p);
+    }
+
+    /// Issue 13 item 4: nulling any runtime entries (as the kernel does to withdraw them) never lets an
+    /// empty name match: every dumped export whose runtime name was nulled is named by a finding under
+    /// every policy, and no trampoline lands on a nulled entry.
+    #[test]
+    fn nulled_runtime_entries_are_findings(dumped in dumped_spec(), e in evolution(), mask in any::<u32>(), dmask in any::<u32>(), same in any::<bool>(), pol in 0usize..5) {
+        let dmask = if same { mask } else { dmask };
+        let runtime = evolve(&dumped, &e);
+        let (mut db, mut rb) = (dumped.build().unwrap(), runtime.build().unwrap());
+        let dnames: Vec<String> = Image::parse(&db).unwrap().functions().map(|s| s.name.to_string()).collect();
+        let dchosen: Vec<&str> = dnames.iter().enumerate().filter(|(i, _)| dmask >> (i % 32) & 1 == 1).map(|(_, n)| n.as_str()).collect();
+        vdso_lab::synth::null::null_names(&mut db, &dchosen);
+        let names: Vec<String> = Image::parse(&rb).unwrap().functions().map(|s| s.name.to_string()).collect();
+        let chosen: Vec<&str> = names.iter().enumerate().filter(|(i, _)| mask >> (i % 32) & 1 == 1).map(|(_, n)| n.as_str()).collect();
+        let n = vdso_lab::synth::null::null_names(&mut rb, &chosen);
+        prop_assert!(n >= chosen.len(), "nulled {} of {:?}", n, chosen);
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let p = plan(&ds, &rs, vdso_lab::policy::ALL[pol]);
+        oracles::check_plan_sound(&ds, &rs, &p);
+        oracles::check_patch_safety(&ds, &p);
+        // A restorer that rejects an image outright (and says so) names no entry point.
+        let rejected = p.decision == Decision::Refused && p.findings.iter().any(|f| f.symbol.is_none() && f.severity == vdso_lab::plan::Severity::Error);
+        for s in di.functions() {
+            let still = ri.functions().any(|r| r.name == s.name && r.version == s.version);
+            if chosen.contains(&s.name) && !still && !rejected {
+                let k = key(s.name, s.version);
+                prop_assert!(p.findings.iter().any(|f| f.symbol.as_deref() == Some(k.as_str())), "{} unnamed: {:?}", k, p.findings);
+            }
+        }
+        if let Decision::Proxy { patches, park } = &p.decision {
+            for n in ri.nulled() {
+                let at = park + n.offset.unwrap();
+                let aliased = ri.functions().any(|f| f.offset == n.offset && !f.name.is_empty());
+                prop_assert!(aliased || patches.iter().all(|t| t.target != at), "a trampoline lands on a nulled entry at {:#x}", at);
+            }
+        }
+    }
+
+    /// Issue 13 item 7: splitting any special mapping into two adjacent VMAs (as /proc/PID/maps may
+    /// show a [vvar]) changes nothing for strict: same decision, same findings.
+    #[test]
+    fn split_vmas_plan_like_whole_ones(dumped in dumped_spec(), e in evolution(), which in 0usize..3, at in 1u64..4, side in any::<bool>()) {
+        let runtime = evolve(&dumped, &e);
+        let (db, rb) = (dumped.build().unwrap(), runtime.build().unwrap());
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let whole = plan(&ds, &rs, &STRICT);
+        let target = if side { &ds.layout } else { &rs.layout };
+        let mut mappings = target.mappings.clone();
+        let i = which % mappings.len();
+        let m = mappings[i];
+        let cut = m.start + (at * 4096).min(m.len().saturating_sub(4096)).max(4096);
+        prop_assume!(cut < m.end);
+        mappings[i].end = cut;
+        mappings.insert(i + 1, vdso_lab::layout::Mapping { start: cut, ..m });
+        let split = vdso_lab::layout::Layout { mappings };
+        let (ds2, rs2) = if side {
+            (Side { image: &di, layout: split }, rs.clone())
+        } else {
+            (ds.clone(), Side { image: &ri, layout: split })
+        };
+        let p = plan(&ds2, &rs2, &STRICT);
+        prop_assert_eq!(&p.decision, &whole.decision);
+        prop_assert_eq!(&p.findings, &whole.findings);
+        oracles::check_remap_safety(&ds2.layout, &rs2.layout, &p);
+    }
+
     #[test]
     fn chains_resolve_like_direct_restores(a in dumped_spec(), e1 in evolution(), e2 in evolution(), e3 in evolution()) {
         let b = evolve(&a, &e1);
@@ -72,23 +159,35 @@ proptest! {
     }
 
     #[test]
-    fn decode_inverts_encode(from in any::<u64>(), to in any::<u64>(), arch_i in 0usize..5, absolute in any::<bool>()) {
-        let arch = [Arch::X86_64, Arch::I386, Arch::X32, Arch::Aarch64, Arch::Arm][arch_i];
+    fn decode_inverts_encode(from in any::<u64>(), to in any::<u64>(), arch_i in 0usize..10, absolute in any::<bool>()) {
+        let arch = [Arch::X86_64, Arch::I386, Arch::X32, Arch::Aarch64, Arch::Arm, Arch::Mips, Arch::MipsN32, Arch::Mips64, Arch::Loongarch64, Arch::S390x][arch_i];
+        let mips = matches!(arch, Arch::Mips | Arch::MipsN32 | Arch::Mips64);
         let style = if absolute { Style::Absolute } else { Style::Relative };
-        let align = if matches!(arch, Arch::Aarch64 | Arch::Arm) { !3u64 } else { !0 };
+        let align = match arch { Arch::X86_64 | Arch::I386 | Arch::X32 => !0, Arch::S390x => !1, _ => !3u64 };
         let (from, to) = (from & arch.max_address() & align, to & arch.max_address() & align);
         // Near targets too, where relative jumps must succeed.
         for to in [to, from.wrapping_add(to % (1 << 20)) & arch.max_address() & align] {
             match arch.encode(style, from, to) {
                 Ok(b) => {
                     prop_assert_eq!(Some(b.len()), arch.trampoline_size(style));
-                    prop_assert_eq!(arch.decode(&b, from), Some(to));
+                    if mips && absolute {
+                        // CRIU's MIPS stub is `beq $zero, $zero, -2`: it branches to the word before itself.
+                        let back = from.wrapping_sub(4) & arch.max_address();
+                        prop_assert_eq!(arch.decode(&b, from), Some(back));
+                    } else {
+                        prop_assert_eq!(arch.decode(&b, from), Some(to));
+                    }
                 }
                 Err(e) => {
                     prop_assert_eq!(style, Style::Relative, "{}", e);
-                    let reach: i128 = match arch { Arch::X86_64 | Arch::X32 => 1 << 31, Arch::Aarch64 => 1 << 27, Arch::Arm => 1 << 25, _ => i128::MAX };
+                    let reach: i128 = match arch { Arch::X86_64 | Arch::X32 => 1 << 31, Arch::Aarch64 | Arch::Loongarch64 => 1 << 27, Arch::Arm => 1 << 25, Arch::S390x => 1 << 32, _ => i128::MAX };
                     let d = to as i128 - from as i128;
-                    prop_assert!(d.abs() >= reach - 16, "{} refused {:#x} -> {:#x}", arch.name(), from, to);
+                    if mips {
+                        // `j` reaches the 256 MiB region of its delay slot only.
+                        prop_assert_ne!((from + 4) >> 28, to >> 28);
+                    } else {
+                        prop_assert!(d.abs() >= reach - 16, "{} refused {:#x} -> {:#x}", arch.name(), from, to);
+                    }
                 }
             }
         }

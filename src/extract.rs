@@ -43,6 +43,24 @@ fn is_vdso(img: &Image) -> bool {
     named || exports
 }
 
+/// The vDSO image in `bytes` and its offset: `bytes` itself when it parses, else the first vDSO ELF
+/// inside it — a dump of a whole `[vdso]` mapping whose first page is a data page (ppc64 kernels
+/// place one there) — with everything after it (the rest of the mapping).
+pub fn image_in(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    if Image::parse(bytes).is_ok() {
+        return Some((0, bytes));
+    }
+    let mut at = 0;
+    while let Some(p) = find(&bytes[at..], b"\x7fELF") {
+        let start = at + p;
+        at = start + 4;
+        if Image::parse(&bytes[start..]).is_ok_and(|img| is_vdso(&img)) {
+            return Some((start, &bytes[start..]));
+        }
+    }
+    None
+}
+
 /// Every vDSO image directly inside `blob` (no decompression).
 fn scan(blob: &[u8], from: &str, release: Option<&str>, out: &mut Vec<Found>) {
     let mut at = 0;
@@ -317,18 +335,6 @@ pub fn deb_kernel_files(
     Err(format!("{from}: a .deb without data.tar"))
 }
 
-/// `e_flags` of an ELF image (already parsed, so the header is there).
-fn img_flags(b: &[u8]) -> u32 {
-    let at = if b.get(4) == Some(&2) { 48 } else { 36 };
-    let Some(f) = b.get(at..at + 4) else { return 0 };
-    let a = [f[0], f[1], f[2], f[3]];
-    if b.get(5) == Some(&2) {
-        u32::from_be_bytes(a)
-    } else {
-        u32::from_le_bytes(a)
-    }
-}
-
 /// Every vDSO image in `bytes` (a kernel, a compressed kernel or a .deb), named
 /// `<arch>-<flavour>-<release>.so`: the flavour is `vdso64`/`vdso32`/`vdsox32` on x86 and, elsewhere,
 /// `vdso32` for an ELF32 image of a kernel that also has an ELF64 one (a compat vDSO), else `vdso`.
@@ -352,14 +358,13 @@ pub fn extract(bytes: &[u8], from: &str) -> Result<Vec<Found>, String> {
             _ => "vdso",
         };
         // mips kernels carry two ELF32 vDSOs (o32 and n32, the latter flagged EF_MIPS_ABI2).
-        let abi = if f.arch == Some(Arch::Mips) && img_flags(&f.bytes) & 0x20 != 0 {
-            "n32"
-        } else {
-            ""
+        // Named `mips-vdso32n32-*` (as before `Arch::MipsN32` existed), so corpus names stay stable.
+        let (arch, abi) = match f.arch {
+            Some(Arch::MipsN32) => ("mips", "n32"),
+            a => (a.map_or("unknown", |a| a.name()), ""),
         };
         f.name = format!(
-            "{}-{flavour}{abi}-{}.so",
-            f.arch.map_or("unknown", |a| a.name()),
+            "{arch}-{flavour}{abi}-{}.so",
             f.release.as_deref().unwrap_or("unknown")
         );
     }

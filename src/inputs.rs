@@ -68,7 +68,12 @@ pub fn load_side(arg: &str) -> Result<(Vec<u8>, Option<Layout>), String> {
         let l = live_vdso()?;
         Ok((l.bytes, Some(l.layout)))
     } else {
-        Ok((read_input(Path::new(arg))?, None))
+        let bytes = read_input(Path::new(arg))?;
+        // A dump of a whole [vdso] mapping may start with a data page (ppc64): plan its image.
+        match crate::extract::image_in(&bytes) {
+            Some((at, b)) if at > 0 => Ok((b.to_vec(), None)),
+            _ => Ok((bytes, None)),
+        }
     }
 }
 
@@ -76,8 +81,9 @@ pub fn load_side(arg: &str) -> Result<(Vec<u8>, Option<Layout>), String> {
 pub fn layout_arg(arg: &str, img: &Image, base: u64) -> Result<Layout, String> {
     if let Some(era) = Era::by_name(arg) {
         let x86 = matches!(Arch::of(img), Some(Arch::X86_64 | Arch::I386 | Arch::X32));
-        let pages = (img.bytes().len() as u64).div_ceil(4096);
-        return Ok(era.layout(base, pages, x86));
+        let page = img.page_size();
+        let pages = (img.bytes().len() as u64).div_ceil(page);
+        return Ok(era.layout_paged(base, pages, x86, page));
     }
     let text = std::fs::read_to_string(arg).map_err(|e| {
         let eras: Vec<&str> = Era::ALL.iter().map(|e| e.name()).collect();

@@ -23,7 +23,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-pub use vdso_lab_core::{arch, image, layout, plan, policy};
+pub use vdso_lab_core::{arch, consequence, image, layout, plan, policy, rules};
 
 pub mod check;
 pub mod corpus;

@@ -35,7 +35,9 @@ enum Cmd {
         #[arg(long)]
         policy: Option<String>,
     },
-    /// Show what a vDSO image exports: soname, class, machine, hash tables, versions, symbols.
+    /// Show what a vDSO image exports: soname, class, machine, ABI, hash tables, versions, symbols.
+    /// Exits 1 when the hash tables disagree or there are warnings (symbols outside every PT_LOAD,
+    /// an unterminated version chain); the report is printed either way.
     Inspect {
         /// An image file (a vDSO cut from a kernel, or a dump of a [vdso] mapping).
         #[arg(required_unless_present = "live", conflicts_with = "live")]
@@ -179,6 +181,13 @@ fn inspect(file: Option<&Path>, live_flag: bool, as_json: bool) -> Result<bool, 
         let path = file.ok_or("give a FILE or --live")?;
         (path.display().to_string(), read_input(path)?, None)
     };
+    let bytes = match vdso_lab::extract::image_in(&bytes) {
+        Some((0, _)) | None => bytes,
+        Some((at, b)) => {
+            eprintln!("{source}: the vDSO image starts at +{at:#x} (a dump of a [vdso] mapping)");
+            b.to_vec()
+        }
+    };
     let img = Image::parse(&bytes).map_err(|e| format!("{source}: not a valid vDSO image: {e}"))?;
     let report = InspectReport::new(&source, &img, live_info.as_ref().map(|(b, l)| (*b, l)))
         .map_err(|e| format!("{source}: not a valid vDSO image: {e}"))?;
@@ -187,7 +196,7 @@ fn inspect(file: Option<&Path>, live_flag: bool, as_json: bool) -> Result<bool, 
     } else {
         print!("{}", report.to_text());
     }
-    Ok(true)
+    Ok(report.clean())
 }
 
 fn check_cmd(corpus: &Path, as_json: bool, policy: Option<&str>) -> Result<bool, String> {

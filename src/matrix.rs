@@ -4,7 +4,7 @@
 //! Images enter as (name, bytes); each is placed with [`Side::preset`] (its kernel's era, at
 //! [`default_bases`]), so the matrix needs nothing but image files.
 
-use crate::arch::Arch;
+use crate::arch::{Abi, Arch};
 use crate::image::Image;
 use crate::plan::{default_bases, plan, Finding, Outcome, Side};
 use crate::policy::Policy;
@@ -30,6 +30,8 @@ pub struct Cell {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ArchMatrix {
     pub arch: Arch,
+    /// Byte order and ABI flags: images of one arch but another ABI are never paired.
+    pub abi: Abi,
     pub images: Vec<String>,
     /// Row-major: `cells[i * images.len() + j]` is images[i] dumped, images[j] runtime.
     pub cells: Vec<Cell>,
@@ -47,19 +49,22 @@ pub struct Matrix {
 impl Matrix {
     /// Plan every ordered same-architecture pair of `entries`.
     pub fn build(entries: &[Entry], policy: &Policy) -> Matrix {
-        let mut by_arch: BTreeMap<Arch, Vec<(&str, Image)>> = BTreeMap::new();
+        let mut by_arch: BTreeMap<(Arch, Abi), Vec<(&str, Image)>> = BTreeMap::new();
         let mut skipped = Vec::new();
         for e in entries {
             match Image::parse(&e.bytes) {
                 Err(err) => skipped.push((e.name.clone(), err.to_string())),
                 Ok(img) => match Arch::of(&img) {
-                    Some(a) => by_arch.entry(a).or_default().push((&e.name, img)),
+                    Some(a) => {
+                        let key = (a, Abi::of(&img));
+                        by_arch.entry(key).or_default().push((&e.name, img))
+                    }
                     None => skipped.push((e.name.clone(), "unknown architecture".into())),
                 },
             }
         }
         let mut arches = Vec::new();
-        for (arch, mut imgs) in by_arch {
+        for ((arch, abi), mut imgs) in by_arch {
             imgs.sort_by(|a, b| a.0.cmp(b.0));
             let (d, r) = default_bases(Some(arch));
             let mut cells = Vec::with_capacity(imgs.len() * imgs.len());
@@ -77,6 +82,7 @@ impl Matrix {
             }
             arches.push(ArchMatrix {
                 arch,
+                abi,
                 images: imgs.iter().map(|(n, _)| n.to_string()).collect(),
                 cells,
             });
@@ -103,10 +109,11 @@ impl Matrix {
         for c in self.arches.iter().flat_map(|a| &a.cells) {
             let mut seen = std::collections::BTreeSet::new();
             for f in &c.findings {
-                let k = (
-                    format!("{:?}", f.kind),
-                    f.symbol.clone().unwrap_or_default(),
-                );
+                let kind = match f.consequence {
+                    Some(c) => format!("{:?}({})", f.kind, c.name()),
+                    None => format!("{:?}", f.kind),
+                };
+                let k = (kind, f.symbol.clone().unwrap_or_default());
                 if seen.insert(k.clone()) {
                     *m.entry(k).or_insert(0) += 1;
                 }

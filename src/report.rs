@@ -24,12 +24,21 @@ pub struct InspectReport {
     pub endian: &'static str,
     pub machine: u16,
     pub machine_name: &'static str,
+    /// `e_ident[EI_OSABI]` and its name.
+    pub osabi: u8,
+    pub osabi_name: &'static str,
+    /// `e_flags` (hex) and what its ABI bits say (`little-endian, EABI5`; see `arch::Abi`).
+    pub e_flags: String,
+    pub abi: String,
     pub build_id: Option<String>,
     pub load_bias: String,
     pub text: Range,
     pub hash_tables: HashReport,
     pub versions: Vec<VersionReport>,
     pub symbols: Vec<SymbolReport>,
+    /// Problems that are not hash-table disagreements: symbols outside every PT_LOAD, a version
+    /// definition chain whose last entry does not end with `vd_next == 0`.
+    pub warnings: Vec<String>,
     /// Only for `--live`: where the kernel mapped the image and the special mappings around it.
     pub live: Option<LiveReport>,
 }
@@ -96,6 +105,34 @@ fn hex(v: u64) -> String {
     format!("{v:#x}")
 }
 
+fn osabi_name(v: u8) -> &'static str {
+    match v {
+        0 => "System V",
+        3 => "GNU/Linux",
+        6 => "Solaris",
+        9 => "FreeBSD",
+        97 => "ARM",
+        255 => "standalone",
+        _ => "other",
+    }
+}
+
+fn warnings(img: &Image) -> Vec<String> {
+    let mut w: Vec<String> = img
+        .symbols_outside_loads()
+        .map(|s| {
+            format!(
+                "symbol #{} `{}` ({:#x}) lies outside every PT_LOAD: a loader resolving it hands out an unmapped address",
+                s.index, s.name, s.value
+            )
+        })
+        .collect();
+    if img.verdef_unterminated {
+        w.push("the last version definition's vd_next is not 0: a reader that follows vd_next instead of counting DT_VERDEFNUM entries runs past the table (and may loop)".into());
+    }
+    w
+}
+
 impl InspectReport {
     /// Fails when the section headers, which `Image::parse` leaves for later, are broken.
     pub fn new(
@@ -122,6 +159,13 @@ impl InspectReport {
             },
             machine: img.machine,
             machine_name: img.machine_name(),
+            osabi: img.osabi,
+            osabi_name: osabi_name(img.osabi),
+            e_flags: hex(u64::from(img.flags)),
+            abi: match crate::arch::Arch::of(img) {
+                Some(a) => format!("{}, {}", a.name(), crate::arch::Abi::of(img).describe(a)),
+                None => "unknown architecture".into(),
+            },
             build_id: img
                 .build_id()?
                 .map(|b| b.iter().map(|x| format!("{x:02x}")).collect()),
@@ -163,6 +207,7 @@ impl InspectReport {
                     entry_point: s.is_code(),
                 })
                 .collect(),
+            warnings: warnings(img),
             live: live.map(|(base, layout)| LiveReport {
                 base: hex(base),
                 mappings: layout
@@ -178,6 +223,11 @@ impl InspectReport {
                     .collect(),
             }),
         })
+    }
+
+    /// No hash-table disagreement and no warning: what `inspect`'s exit status reports.
+    pub fn clean(&self) -> bool {
+        self.hash_tables.agree && self.warnings.is_empty()
     }
 
     pub fn to_json(&self) -> String {
@@ -199,8 +249,15 @@ impl InspectReport {
         );
         let _ = writeln!(
             o,
-            "format     {} {}-endian, machine {} ({})",
-            self.class, self.endian, self.machine_name, self.machine
+            "format     {} {}-endian, machine {} ({}), EI_OSABI {} ({}), e_flags {} ({})",
+            self.class,
+            self.endian,
+            self.machine_name,
+            self.machine,
+            self.osabi,
+            self.osabi_name,
+            self.e_flags,
+            self.abi
         );
         let _ = writeln!(
             o,
@@ -248,6 +305,9 @@ impl InspectReport {
         );
         for f in &h.findings {
             let _ = writeln!(o, "  ! {f}");
+        }
+        for w in &self.warnings {
+            let _ = writeln!(o, "warning    {w}");
         }
         let vs: Vec<String> = self
             .versions
@@ -391,9 +451,10 @@ pub fn matrix_text(m: &crate::matrix::Matrix) -> String {
     for a in &m.arches {
         let _ = writeln!(
             o,
-            "\n{} ({} images; rows dumped, columns runtime)",
+            "\n{} ({} images, {}; rows dumped, columns runtime)",
             a.arch.name(),
-            a.images.len()
+            a.images.len(),
+            a.abi.describe(a.arch)
         );
         let w = a.images.iter().map(|n| n.len()).max().unwrap_or(0);
         let n = a.images.len();
@@ -458,9 +519,10 @@ pub fn matrix_svg(m: &crate::matrix::Matrix) -> String {
         let n = a.images.len();
         let _ = writeln!(
             body,
-            r#"<text x="4" y="{}" font-size="14" font-weight="bold">{} — rows: dumped kernel, columns: runtime kernel</text>"#,
+            r#"<text x="4" y="{}" font-size="14" font-weight="bold">{} ({}) — rows: dumped kernel, columns: runtime kernel</text>"#,
             y,
-            a.arch.name()
+            a.arch.name(),
+            a.abi.describe(a.arch)
         );
         // Column labels, rotated, above the grid.
         let head = a.images.iter().map(|n| n.len()).max().unwrap_or(0) * 5 + 10;

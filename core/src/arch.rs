@@ -14,6 +14,9 @@
 //! * i386 (32-bit code): `mov $target, %eax; jmp *%eax` (5 + 2 bytes) padded with `int3` to 11 bytes, or
 //!   the 5-byte `jmp rel32` (which reaches the whole 32-bit space).
 //! * arm64: `ldr x16, #8; br x16; .quad target` (16 bytes), or `b target` (4 bytes) within ±128 MiB.
+//! * mips, loongarch64, s390x: CRIU's stubs byte for byte, and a short direct jump (see
+//!   `encode_mips`, `encode_loongarch`, `encode_s390x`). CRIU's MIPS stub branches backwards and never
+//!   reaches its target. riscv64 (a shared lookup stub plus a per-symbol call) is not modelled.
 
 use crate::image::Image;
 use goblin::elf::header as eh;
@@ -39,7 +42,11 @@ pub enum Arch {
     S390,
     Riscv64,
     Mips64,
+    /// MIPS o32 (ELFCLASS32 without `EF_MIPS_ABI2`).
     Mips,
+    /// MIPS n32: ELFCLASS32 images of 64-bit code, `EF_MIPS_ABI2` in `e_flags` (the `vdso-n32` image of
+    /// a mips64 kernel). Another ABI than o32: a process of one never runs on the other's vDSO.
+    MipsN32,
     Loongarch64,
 }
 
@@ -85,9 +92,72 @@ impl fmt::Display for EncodeError {
 
 const INT3: u8 = 0xcc;
 
+/// `e_flags` bit of MIPS n32 images (`EF_MIPS_ABI2`).
+const EF_MIPS_ABI2: u32 = 0x20;
+
+/// What must agree, beyond the [`Arch`], for a process of one image's ABI to run on the other's
+/// entry points: the byte order, and the ABI bits of `e_flags` — the ARM EABI version
+/// (`EF_ARM_EABIMASK`), the PowerPC 64 ELF ABI version (ELFv1 or ELFv2: function descriptors or
+/// not), the MIPS ABI (`EF_MIPS_ABI`, o32/o64/eabi). Other `e_flags` bits (float ABI details, ISA
+/// level) vary between builds of one ABI and are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Abi {
+    pub big_endian: bool,
+    /// The ABI bits of `e_flags` (masked per machine; 0 where no bit is an ABI bit).
+    pub flags: u32,
+}
+
+impl Abi {
+    pub fn of(img: &Image) -> Abi {
+        let mask = match img.machine {
+            eh::EM_ARM => 0xff00_0000,                 // EF_ARM_EABIMASK
+            eh::EM_PPC64 => 0x3,                       // EF_PPC64_ABI
+            eh::EM_MIPS => 0x0000_f000 | EF_MIPS_ABI2, // EF_MIPS_ABI, EF_MIPS_ABI2
+            _ => 0,
+        };
+        Abi {
+            big_endian: img.endian == crate::image::Endian::Big,
+            flags: img.flags & mask,
+        }
+    }
+
+    /// For reports: `little-endian`, `big-endian, ELFv1`, `little-endian, EABI5`, ...
+    pub fn describe(self, arch: Arch) -> String {
+        let order = if self.big_endian {
+            "big-endian"
+        } else {
+            "little-endian"
+        };
+        let abi = match arch {
+            Arch::Arm => match self.flags >> 24 {
+                0 => "old ABI (no EABI version)".to_string(),
+                v => format!("EABI{v}"),
+            },
+            Arch::Ppc64 => match self.flags {
+                0 => "ELF ABI unspecified".to_string(),
+                v => format!("ELFv{v}"),
+            },
+            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => match self.flags & 0xf000 {
+                0 => String::new(),
+                0x1000 => "o32".to_string(),
+                0x2000 => "o64".to_string(),
+                0x3000 => "eabi32".to_string(),
+                0x4000 => "eabi64".to_string(),
+                v => format!("EF_MIPS_ABI {v:#x}"),
+            },
+            _ => String::new(),
+        };
+        if abi.is_empty() {
+            order.to_string()
+        } else {
+            format!("{order}, {abi}")
+        }
+    }
+}
+
 impl Arch {
     /// Every architecture, in display order.
-    pub const ALL: [Arch; 13] = [
+    pub const ALL: [Arch; 14] = [
         Arch::X86_64,
         Arch::I386,
         Arch::X32,
@@ -100,6 +170,7 @@ impl Arch {
         Arch::Riscv64,
         Arch::Mips64,
         Arch::Mips,
+        Arch::MipsN32,
         Arch::Loongarch64,
     ];
 
@@ -118,6 +189,7 @@ impl Arch {
             (eh::EM_S390, Elf32) => Arch::S390,
             (eh::EM_RISCV, Elf64) => Arch::Riscv64,
             (eh::EM_MIPS, Elf64) => Arch::Mips64,
+            (eh::EM_MIPS, Elf32) if img.flags & EF_MIPS_ABI2 != 0 => Arch::MipsN32,
             (eh::EM_MIPS, Elf32) => Arch::Mips,
             (eh::EM_LOONGARCH, Elf64) => Arch::Loongarch64,
             _ => return None,
@@ -138,6 +210,7 @@ impl Arch {
             Arch::Riscv64 => "riscv64",
             Arch::Mips64 => "mips64",
             Arch::Mips => "mips",
+            Arch::MipsN32 => "mips-n32",
             Arch::Loongarch64 => "loongarch64",
         }
     }
@@ -145,9 +218,13 @@ impl Arch {
     /// Largest address of the process's address space (32-bit code cannot jump above 4 GiB).
     pub fn max_address(self) -> u64 {
         match self {
-            Arch::I386 | Arch::X32 | Arch::Arm | Arch::Ppc | Arch::S390 | Arch::Mips => {
-                u64::from(u32::MAX)
-            }
+            Arch::I386
+            | Arch::X32
+            | Arch::Arm
+            | Arch::Ppc
+            | Arch::S390
+            | Arch::Mips
+            | Arch::MipsN32 => u64::from(u32::MAX),
             _ => u64::MAX,
         }
     }
@@ -162,6 +239,12 @@ impl Arch {
             (Arch::Aarch64, Style::Relative) => Some(4),
             (Arch::Arm, Style::Absolute) => Some(12),
             (Arch::Arm, Style::Relative) => Some(4),
+            (Arch::Mips | Arch::MipsN32 | Arch::Mips64, Style::Absolute) => Some(12),
+            (Arch::Mips | Arch::MipsN32 | Arch::Mips64, Style::Relative) => Some(8),
+            (Arch::Loongarch64, Style::Absolute) => Some(24),
+            (Arch::Loongarch64, Style::Relative) => Some(4),
+            (Arch::S390x, Style::Absolute) => Some(26),
+            (Arch::S390x, Style::Relative) => Some(6),
             _ => None,
         }
     }
@@ -243,8 +326,37 @@ impl Arch {
                 let imm24 = ((delta >> 2) as u32) & 0x00ff_ffff;
                 Ok((0xea00_0000u32 | imm24).to_le_bytes().as_slice().into())
             }
+            (Arch::Mips | Arch::MipsN32 | Arch::Mips64, _) => encode_mips(style, from, to),
+            (Arch::Loongarch64, _) => encode_loongarch(style, from, to),
+            (Arch::S390x, _) => encode_s390x(style, from, to),
             _ => Err(EncodeError::Unsupported(self)),
         }
+    }
+
+    /// Whether the first `len` bytes of `bytes` lie inside the alignment filler the architecture's
+    /// toolchain pads `.text` with: `int3`, `nop` and the multi-byte no-ops (`lea 0(%esi,%eiz,1),%esi`
+    /// and `nopw`) on x86, decoded whole from `bytes[0]`; `nopr %r7` (`07 07`) on s390x; `nop` words on
+    /// arm64, arm, loongarch and mips (where `nop` is the zero word). False for `len` 0.
+    pub fn is_padding(self, bytes: &[u8], len: usize) -> bool {
+        let words = |nop: u32| {
+            bytes.get(..len.next_multiple_of(4)).is_some_and(|b| {
+                b.chunks_exact(4)
+                    .all(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) == nop)
+            })
+        };
+        len > 0
+            && match self {
+                Arch::X86_64 | Arch::X32 => x86_filler(bytes, len, 64),
+                Arch::I386 => x86_filler(bytes, len, 32),
+                Arch::S390x | Arch::S390 => bytes
+                    .get(..len.next_multiple_of(2))
+                    .is_some_and(|b| b.iter().all(|&x| x == 0x07)),
+                Arch::Aarch64 => words(0xd503_201f),
+                Arch::Arm => words(0xe320_f000) || words(0xe1a0_0000),
+                Arch::Loongarch64 => words(0x0340_0000),
+                Arch::Mips | Arch::MipsN32 | Arch::Mips64 => words(0),
+                _ => false,
+            }
     }
 
     /// Whether this lab models (encodes and decodes) trampolines for the architecture.
@@ -261,6 +373,9 @@ impl Arch {
             Arch::I386 => decode_x86(bytes, at, 32),
             Arch::Aarch64 => decode_a64(bytes, at),
             Arch::Arm => decode_a32(bytes, at),
+            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => decode_mips(bytes, at),
+            Arch::Loongarch64 => decode_loongarch(bytes, at),
+            Arch::S390x => decode_s390x(bytes, at),
             _ => None,
         }
     }
@@ -276,9 +391,192 @@ impl Arch {
                 (Some(_), Some(t)) => format!("b {t:#x}"),
                 _ => String::new(),
             },
-            _ => String::new(),
+            _ => match self.decode(bytes, at) {
+                Some(t) => format!("jump to {t:#x}"),
+                None => String::new(),
+            },
         }
     }
+}
+
+/// MIPS (little-endian words: Debian's mipsel and mips64el; the planner refuses big-endian MIPS).
+///
+/// Absolute is CRIU's stub, byte for byte (criu/arch/mips/vdso-pie.c `insert_trampoline`, v3.19 to
+/// v4.2.1): `0x1000fffe` (commented "b -4"), the target as a 32-bit word, `break`. `0x1000fffe` is
+/// `beq $zero, $zero, -2`: a branch to the instruction *before* the stub (PC + 4 - 8), with the target
+/// word in its delay slot executed as an instruction. It never reaches the target, and the decoder
+/// below says so. Relative is this lab's: `j target; nop`, within the 256 MiB region of the delay slot.
+fn encode_mips(style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeError> {
+    let mut b = Trampoline::new();
+    match style {
+        Style::Absolute => {
+            for w in [0x1000_fffeu32, to as u32, 0x0000_000d] {
+                b.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        Style::Relative => {
+            let slot = from.wrapping_add(4);
+            if to & 3 != 0 || slot & !0x0fff_ffff != to & !0x0fff_ffff {
+                return Err(EncodeError::OutOfReach { from, to, style });
+            }
+            let j = 0x0800_0000u32 | ((to >> 2) as u32 & 0x03ff_ffff);
+            b.extend_from_slice(&j.to_le_bytes());
+            b.extend_from_slice(&0u32.to_le_bytes()); // nop in the delay slot
+        }
+    }
+    Ok(b)
+}
+
+/// MIPS: `j imm26` (opcode 2) or `beq $zero, $zero, imm16` (the unconditional `b`), read from the
+/// instruction fields.
+fn decode_mips(bytes: &[u8], at: u64) -> Option<u64> {
+    let w = a64_word(bytes, 0)?;
+    let slot = at.wrapping_add(4);
+    match w >> 26 {
+        2 => Some((slot & !0x0fff_ffff) | (u64::from(w & 0x03ff_ffff) << 2)),
+        4 if (w >> 16) & 0x3ff == 0 => {
+            let off = sign_extend(u64::from(w & 0xffff), 16) * 4;
+            Some(slot.wrapping_add(off as u64))
+        }
+        _ => None,
+    }
+}
+
+/// LoongArch64. Absolute is CRIU's stub (criu/arch/loongarch64/vdso-pie.c, v4.1.1 and v4.2.1):
+/// `pcaddi $r21, 4; ldptr.d $r21, $r21, 0; jirl $zero, $r21, 0; break 0; .quad target` (24 bytes).
+/// Relative: `b offs26`, ±128 MiB.
+fn encode_loongarch(style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeError> {
+    let mut b = Trampoline::new();
+    match style {
+        Style::Absolute => {
+            for w in [0x1800_0095u32, 0x2600_02b5, 0x4c00_02a0, 0x002a_0000] {
+                b.extend_from_slice(&w.to_le_bytes());
+            }
+            b.extend_from_slice(&to.to_le_bytes());
+        }
+        Style::Relative => {
+            let delta = to.wrapping_sub(from) as i64;
+            if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                return Err(EncodeError::OutOfReach { from, to, style });
+            }
+            let offs = ((delta >> 2) as u32) & 0x03ff_ffff;
+            // B: opcode 0b010100, offs[15:0] in bits 25..10, offs[25:16] in bits 9..0.
+            let w = 0x5000_0000u32 | ((offs & 0xffff) << 10) | (offs >> 16);
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    Ok(b)
+}
+
+/// LoongArch64: `b offs26`, or `pcaddi rd, si20` + `ldptr.d rd, rd, si14` + `jirl $zero, rd, 0` with the
+/// literal inside `bytes`.
+fn decode_loongarch(bytes: &[u8], at: u64) -> Option<u64> {
+    let w0 = a64_word(bytes, 0)?;
+    if w0 >> 26 == 0b010100 {
+        let offs = ((w0 & 0x3ff) << 16) | ((w0 >> 10) & 0xffff);
+        let off = sign_extend(u64::from(offs), 26) * 4;
+        return Some(at.wrapping_add(off as u64));
+    }
+    if w0 >> 25 != 0b000_1100 {
+        return None; // not pcaddi
+    }
+    let rd = w0 & 0x1f;
+    let lit = sign_extend(u64::from((w0 >> 5) & 0xf_ffff), 20) * 4;
+    let w1 = a64_word(bytes, 1)?;
+    // ldptr.d: opcode 0x26 in bits 31..24, si14 in 23..10, rj in 9..5, rd in 4..0.
+    if w1 >> 24 != 0x26 || w1 & 0x1f != rd || (w1 >> 5) & 0x1f != rd {
+        return None;
+    }
+    let lit = lit + sign_extend(u64::from((w1 >> 10) & 0x3fff), 14) * 4;
+    let w2 = a64_word(bytes, 2)?;
+    // jirl $zero, rj, 0: opcode 0x13 in bits 31..26, offs16 0, rj, rd 0.
+    if w2 >> 26 != 0x13 || w2 & 0x1f != 0 || (w2 >> 5) & 0x1f != rd || (w2 >> 10) & 0xffff != 0 {
+        return None;
+    }
+    let lit = usize::try_from(lit).ok()?;
+    let v = bytes.get(lit..lit.checked_add(8)?)?;
+    Some(u64::from_le_bytes(v.try_into().ok()?))
+}
+
+/// s390x (big-endian). Absolute is CRIU's stub (criu/arch/s390/vdso-pie.c, v3.19 to v4.2.1):
+/// `larl %r1, .+14; lg %r1, 0(%r1); br %r1; .quad target; .long 0xcccccccc` (26 bytes).
+/// Relative: `brcl 15, target` (6 bytes), ±4 GiB in halfwords.
+fn encode_s390x(style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeError> {
+    let mut b = Trampoline::new();
+    match style {
+        Style::Absolute => {
+            b.extend_from_slice(&[0xc0, 0x10, 0x00, 0x00, 0x00, 0x07]);
+            b.extend_from_slice(&[0xe3, 0x10, 0x10, 0x00, 0x00, 0x04]);
+            b.extend_from_slice(&[0x07, 0xf1]);
+            b.extend_from_slice(&to.to_be_bytes());
+            b.extend_from_slice(&[0xcc; 4]);
+        }
+        Style::Relative => {
+            let delta = to.wrapping_sub(from) as i64;
+            let halves = i32::try_from(delta / 2).ok().filter(|_| delta % 2 == 0);
+            let Some(h) = halves else {
+                return Err(EncodeError::OutOfReach { from, to, style });
+            };
+            b.extend_from_slice(&[0xc0, 0xf4]);
+            b.extend_from_slice(&h.to_be_bytes());
+        }
+    }
+    Ok(b)
+}
+
+/// s390x: `brcl 15, ri2`, or `larl r, ri2` + `lg r, d(r)` + `br r` (`bcr 15, r`) with the literal inside
+/// `bytes`.
+fn decode_s390x(bytes: &[u8], at: u64) -> Option<u64> {
+    let b = bytes.get(..6)?;
+    let imm = || i64::from(i32::from_be_bytes([b[2], b[3], b[4], b[5]])) * 2;
+    if b[0] == 0xc0 && b[1] == 0xf4 {
+        return Some(at.wrapping_add(imm() as u64));
+    }
+    if b[0] != 0xc0 || b[1] & 0x0f != 0 {
+        return None; // not larl
+    }
+    let r = b[1] >> 4;
+    let lit = imm();
+    // lg r1, d2(x2, b2): e3 | r1 x2 | b2 dl(12 bits) | dh | 04; only the plain d2(r) form.
+    let lg = bytes.get(6..12)?;
+    let disp = (i64::from(lg[2] & 0x0f) << 8 | i64::from(lg[3])) | i64::from(lg[4] as i8) << 12;
+    if lg[0] != 0xe3 || lg[1] != r << 4 || lg[2] >> 4 != r || lg[5] != 0x04 {
+        return None;
+    }
+    let br = bytes.get(12..14)?;
+    if br[0] != 0x07 || br[1] != 0xf0 | r {
+        return None;
+    }
+    let lit = usize::try_from(lit + disp).ok()?;
+    let v = bytes.get(lit..lit.checked_add(8)?)?;
+    Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+/// x86 filler: whole instructions from `bytes[0]`, each `nop` (any length), `int3`, or a `lea` of a
+/// register onto itself with no displacement, until `len` bytes are covered.
+fn x86_filler(bytes: &[u8], len: usize, bitness: u32) -> bool {
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind};
+    let mut d = Decoder::with_ip(bitness, bytes, 0, DecoderOptions::NONE);
+    while (d.position()) < len {
+        if !d.can_decode() {
+            return false;
+        }
+        let i = d.decode();
+        let filler = match i.mnemonic() {
+            Mnemonic::Nop | Mnemonic::Int3 => true,
+            Mnemonic::Lea => {
+                i.op1_kind() == OpKind::Memory
+                    && i.memory_base() == i.op0_register()
+                    && i.memory_displacement64() == 0
+                    && i.memory_index() == iced_x86::Register::None
+            }
+            _ => false,
+        };
+        if i.is_invalid() || !filler {
+            return false;
+        }
+    }
+    true
 }
 
 fn decode_x86(bytes: &[u8], at: u64, bitness: u32) -> Option<u64> {
@@ -460,6 +758,55 @@ mod tests {
             .encode(Style::Relative, 0x10_0000, 0x8000)
             .unwrap();
         assert_eq!(Arch::Arm.decode(&b, 0x10_0000), Some(0x8000));
+    }
+
+    /// CRIU's stubs, byte for byte as its `insert_trampoline`s write them (criu/arch/{mips,loongarch64,
+    /// s390}/vdso-pie.c, v4.2.1), and what they decode to.
+    #[test]
+    fn criu_stubs_of_mips_loongarch_s390x() {
+        let b = Arch::Mips64
+            .encode(Style::Absolute, 0x1000, 0x7fff_1234)
+            .unwrap();
+        assert_eq!(
+            b.as_slice(),
+            &[0xfe, 0xff, 0x00, 0x10, 0x34, 0x12, 0xff, 0x7f, 0x0d, 0, 0, 0]
+        );
+        // `b -4` is beq $zero,$zero,-2: back to the word before the stub, never to the target.
+        assert_eq!(Arch::Mips64.decode(&b, 0x1000), Some(0xffc));
+        let b = Arch::Loongarch64
+            .encode(Style::Absolute, 0x1000, 0x7fff_0000_1234)
+            .unwrap();
+        assert_eq!(&b[..4], &0x1800_0095u32.to_le_bytes());
+        assert_eq!(&b[16..], &0x7fff_0000_1234u64.to_le_bytes());
+        assert_eq!(Arch::Loongarch64.decode(&b, 0x1000), Some(0x7fff_0000_1234));
+        let b = Arch::S390x
+            .encode(Style::Absolute, 0x1000, 0x3ff_8000_0450)
+            .unwrap();
+        assert_eq!(
+            &b[..14],
+            &[0xc0, 0x10, 0, 0, 0, 7, 0xe3, 0x10, 0x10, 0, 0, 4, 0x07, 0xf1]
+        );
+        assert_eq!(b.len(), 26);
+        assert_eq!(Arch::S390x.decode(&b, 0x1000), Some(0x3ff_8000_0450));
+        // Short forms.
+        let b = Arch::S390x.encode(Style::Relative, 0x1000, 0x800).unwrap();
+        assert_eq!(b.as_slice(), &[0xc0, 0xf4, 0xff, 0xff, 0xfc, 0x00]);
+        assert_eq!(Arch::S390x.decode(&b, 0x1000), Some(0x800));
+        let b = Arch::Loongarch64
+            .encode(Style::Relative, 0x1000, 0x10_0000)
+            .unwrap();
+        assert_eq!(Arch::Loongarch64.decode(&b, 0x1000), Some(0x10_0000));
+        let b = Arch::Mips
+            .encode(Style::Relative, 0x40_1000, 0x40_8000)
+            .unwrap();
+        assert_eq!(&b[..4], &(0x0800_0000u32 | (0x40_8000 >> 2)).to_le_bytes());
+        assert_eq!(Arch::Mips.decode(&b, 0x40_1000), Some(0x40_8000));
+        // Garbage is nothing.
+        assert_eq!(Arch::S390x.decode(&[0xc0, 0x10, 0, 0, 0, 7, 0, 0], 0), None);
+        assert_eq!(
+            Arch::Loongarch64.decode(&0x1800_0095u32.to_le_bytes(), 0),
+            None
+        );
     }
 
     #[test]

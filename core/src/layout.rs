@@ -127,6 +127,26 @@ impl Layout {
         Ok(Layout { mappings })
     }
 
+    /// The layout with each run of adjacent mappings of one role (a `[vvar]` the kernel shows as two
+    /// VMAs in `/proc/PID/maps`) merged into one mapping; `None` when there is nothing to merge.
+    pub fn merged(&self) -> Option<Layout> {
+        let split = self
+            .mappings
+            .windows(2)
+            .any(|w| w[0].role == w[1].role && w[0].end == w[1].start);
+        if !split {
+            return None;
+        }
+        let mut out: Vec<Mapping> = Vec::with_capacity(self.mappings.len());
+        for m in &self.mappings {
+            match out.last_mut() {
+                Some(l) if l.role == m.role && l.end == m.start => l.end = m.end,
+                _ => out.push(*m),
+            }
+        }
+        Some(Layout { mappings: out })
+    }
+
     /// The first mapping with this role.
     pub fn get(&self, role: Role) -> Option<&Mapping> {
         self.mappings.iter().find(|m| m.role == role)
@@ -194,19 +214,25 @@ impl Era {
         }
     }
 
-    /// The data mappings of this era around a `[vdso]` of `vdso_pages` pages at `vdso_start`, as a
-    /// layout (`x86` selects x86's page counts).
+    /// The data mappings of this era around a `[vdso]` of `vdso_pages` 4 KiB pages at `vdso_start`,
+    /// as a layout (`x86` selects x86's page counts).
     pub fn layout(self, vdso_start: u64, vdso_pages: u64, x86: bool) -> Layout {
-        const PAGE: u64 = 4096;
+        self.layout_paged(vdso_start, vdso_pages, x86, 4096)
+    }
+
+    /// [`Era::layout`] for a kernel whose pages are `page` bytes (16 KiB and 64 KiB kernels map the
+    /// same page counts, each page larger).
+    pub fn layout_paged(self, vdso_start: u64, vdso_pages: u64, x86: bool, page: u64) -> Layout {
+        let page = page.max(1);
         let m = |role, start: u64, pages: u64, perms: &[u8; 4]| Mapping {
             role,
             start,
-            end: start + pages * PAGE,
+            end: start + pages * page,
             perms: *perms,
         };
         let vdso = m(Role::Vdso, vdso_start, vdso_pages, b"r-xp");
         let vdso_end = vdso.end;
-        let before = |pages: u64| vdso_start.saturating_sub(pages * PAGE);
+        let before = |pages: u64| vdso_start.saturating_sub(pages * page);
         let mappings = match self {
             Era::NoVvar => vec![vdso],
             Era::VvarBeforeVdso => {

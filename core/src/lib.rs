@@ -6,6 +6,7 @@
 //! * [`layout`] — the special mappings (`[vvar]`, `[vvar_vclock]`, `[vdso]`) as a value, from
 //!   `/proc/PID/maps`.
 //! * [`policy`] — what a restorer redirects and how (`strict`, the CRIU presets).
+//! * [`rules`] — what a restorer rejects before it plans (CRIU's checks, with their source lines).
 //! * [`plan`] — dumped + runtime image under a policy → a [`plan::Plan`] with findings, applied to a
 //!   [`plan::World`] and followed entry point by entry point.
 //!
@@ -16,7 +17,9 @@
 #![deny(unsafe_code)]
 
 pub mod arch;
+pub mod consequence;
 pub mod image;
 pub mod layout;
 pub mod plan;
 pub mod policy;
+pub mod rules;

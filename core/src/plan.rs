@@ -11,7 +11,7 @@
 //! The planner's own findings come from following every entry point too: a "stale entry" is an exported
 //! function whose bytes, after the plan is applied, are not a trampoline into live runtime code.
 
-use crate::arch::{Arch, Style};
+use crate::arch::{Abi, Arch, Style};
 use crate::image::{same_name, Image, Symbol};
 use crate::layout::{Era, Layout, Mapping, Role};
 use crate::policy::{Missing, Policy, RemapRule};
@@ -42,6 +42,10 @@ pub enum FindingKind {
     OverlappingPatches,
     /// The runtime image lacks an entry point the dumped one exports.
     TargetMissing,
+    /// The runtime image lacks an entry point the dumped one exports, and has nulled (empty-named)
+    /// entries of the same version: the runtime kernel withdrew it (32-bit arm does for its clock
+    /// entries when the timer is not usable from userspace). A name is never matched by an empty one.
+    NulledEntry,
     /// An entry point lands in runtime code that is not the same function.
     Misdirected,
     /// The layout has mappings the policy does not understand (e.g. `[vvar_vclock]` for a restorer that
@@ -52,6 +56,15 @@ pub enum FindingKind {
     UnsupportedArch,
     /// A patch would write outside the dumped image's `.text`.
     PatchOutsideText,
+    /// The restorer rejects an image or a layout before planning (see [`crate::policy::Rules`]).
+    RestorerRejects,
+    /// A trampoline covers a syscall instruction's return or restart address (`__kernel_vsyscall`
+    /// on i386 7.x has `int $0x80` at +0): a thread in that syscall at checkpoint resumes inside it.
+    CoversSyscallSite,
+    /// The runtime special mappings overlap the dumped ones (or a move's source overlaps its
+    /// destination, which `mremap` refuses): the restorer parks them in a scratch area first, and says
+    /// so; with no room to park, the restore is refused.
+    OverlappingRegions,
 }
 
 /// One thing the planner found.
@@ -62,6 +75,9 @@ pub struct Finding {
     /// The entry point concerned, as `name@version` or `name`.
     pub symbol: Option<String>,
     pub detail: String,
+    /// For a stale entry: what its old code does when called (decoded from the dumped bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consequence: Option<crate::consequence::Consequence>,
 }
 
 impl fmt::Display for Finding {
@@ -130,6 +146,33 @@ impl Plan {
             .count()
     }
 
+    /// Where the runtime `[vdso]` is after the restore, given where the kernel mapped it (`runtime`):
+    /// the parking address of a proxy, else its place in `runtime` (0 without one).
+    pub fn runtime_vdso(&self, runtime: &Layout) -> u64 {
+        match &self.decision {
+            Decision::Proxy { park, .. } => *park,
+            _ => runtime.get(Role::Vdso).map_or(0, |m| m.start),
+        }
+    }
+
+    /// The runtime special mappings where a proxy leaves them (moved by its parking, distances kept);
+    /// `runtime` unchanged for remaps and refusals.
+    pub fn runtime_layout_after(&self, runtime: &Layout) -> Layout {
+        let start = runtime.get(Role::Vdso).map_or(0, |m| m.start);
+        let delta = self.runtime_vdso(runtime).wrapping_sub(start);
+        Layout {
+            mappings: runtime
+                .mappings
+                .iter()
+                .map(|m| Mapping {
+                    start: m.start.wrapping_add(delta),
+                    end: m.end.wrapping_add(delta),
+                    ..*m
+                })
+                .collect(),
+        }
+    }
+
     /// A one-word outcome for tables: `remap`, `remap-unsound`, `proxy`, `proxy-findings`, `refused`.
     pub fn outcome(&self) -> Outcome {
         let dirty = self
@@ -189,14 +232,16 @@ impl<'i, 'a> Side<'i, 'a> {
     }
 
     /// An image cut from a kernel file, placed as that kernel would place it: the era comes from the
-    /// kernel version in the image's `Linux` note (6.1 when it has none), the `[vdso]` starts at `base`.
+    /// kernel version in the image's `Linux` note (6.1 when it has none), the page size from the image
+    /// ([`Image::page_size`]), the `[vdso]` starts at `base`.
     pub fn preset(image: &'i Image<'a>, base: u64) -> Side<'i, 'a> {
         let version = image.linux_version().map_or((6, 1), |(a, b, _)| (a, b));
         let x86 = matches!(Arch::of(image), Some(Arch::X86_64 | Arch::I386 | Arch::X32));
-        let pages = (image.bytes().len() as u64).div_ceil(4096);
+        let page = image.page_size();
+        let pages = (image.bytes().len() as u64).div_ceil(page);
         Side {
             image,
-            layout: Era::for_kernel(version, x86).layout(base, pages, x86),
+            layout: Era::for_kernel(version, x86).layout_paged(base, pages, x86, page),
         }
     }
 }
@@ -229,6 +274,7 @@ fn finding(
         severity,
         symbol,
         detail,
+        consequence: None,
     }
 }
 
@@ -248,60 +294,176 @@ fn counterpart<'a>(runtime: &[Symbol<'a>], s: &Symbol, by_name_only: bool) -> Op
         .copied()
 }
 
+/// How to report a dumped entry point of `version` that the runtime image does not export: as nulled
+/// when the runtime image has nulled entries of that version, else as missing.
+fn missing_kind(runtime: &Image, version: Option<&str>) -> (FindingKind, String) {
+    let nulled = runtime.nulled().filter(|s| s.version == version).count();
+    if nulled > 0 {
+        (
+            FindingKind::NulledEntry,
+            format!("the runtime image does not export it and has {nulled} nulled (empty-named) entries: the runtime kernel withdrew it (arm does when the timer is not usable from userspace); a cached pointer must fall back to the syscall, which no trampoline can express"),
+        )
+    } else {
+        (
+            FindingKind::TargetMissing,
+            "the runtime image does not export it; restoring would leave it pointing at dead code"
+                .into(),
+        )
+    }
+}
+
 /// Decide how `dumped` is restored on `runtime` under `policy`.
 pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
-    let mut findings = Vec::new();
-    let arch = Arch::of(dumped.image);
     let refused = |findings| Plan {
-        arch,
+        arch: Arch::of(dumped.image),
         policy: policy.name,
         decision: Decision::Refused,
         findings,
     };
-    let (Some(arch), Some(rarch)) = (arch, Arch::of(runtime.image)) else {
-        findings.push(finding(
-            FindingKind::UnsupportedArch,
-            Severity::Error,
-            None,
-            "unknown architecture".into(),
-        ));
-        return refused(findings);
-    };
-    if arch != rarch {
-        findings.push(finding(
-            FindingKind::UnsupportedArch,
-            Severity::Error,
-            None,
-            format!(
-                "dumped image is {}, runtime image is {}",
-                arch.name(),
-                rarch.name()
-            ),
-        ));
+    if let Some(findings) = refusal(dumped, runtime, policy) {
         return refused(findings);
     }
-    if let Some(list) = policy.known {
-        if list(arch).is_empty() {
-            findings.push(finding(
-                FindingKind::UnsupportedArch,
-                Severity::Error,
-                None,
-                format!("{} has no vDSO support for {}", policy.name, arch.name()),
-            ));
+    // A role split over adjacent VMAs (a `[vvar]` shown as two lines) is one mapping to move.
+    let (dm, rm) = (dumped.layout.merged(), runtime.layout.merged());
+    if dm.is_some() || rm.is_some() {
+        let d = Side {
+            image: dumped.image,
+            layout: dm.unwrap_or_else(|| dumped.layout.clone()),
+        };
+        let r = Side {
+            image: runtime.image,
+            layout: rm.unwrap_or_else(|| runtime.layout.clone()),
+        };
+        return plan(&d, &r, policy);
+    }
+    // `refusal` checked both: an architecture, a [vdso] on each side.
+    let (Some(arch), Some(dv), Some(rv)) = (Arch::of(dumped.image), dumped.vdso(), runtime.vdso())
+    else {
+        return refused(Vec::new());
+    };
+    let (dv, rv) = (*dv, *rv);
+    let mut findings = Vec::new();
+
+    // Inline up to 24 functions (real vDSOs export at most 17): planning allocates only its results.
+    let exports: smallvec::SmallVec<[Symbol; 24]> = dumped.image.functions().collect();
+    let rfuncs: smallvec::SmallVec<[Symbol; 24]> = runtime.image.functions().collect();
+
+    // Refusal under strict: every exported function needs a counterpart.
+    if policy.missing == Missing::Refuse {
+        let missing: Vec<(String, Option<&str>)> = exports
+            .iter()
+            .filter(|s| counterpart(&rfuncs, s, false).is_none())
+            .map(|s| (key(s), s.version))
+            .collect();
+        if !missing.is_empty() {
+            for (m, version) in &missing {
+                let (kind, detail) = missing_kind(runtime.image, *version);
+                findings.push(finding(kind, Severity::Error, Some(m.clone()), detail));
+            }
             return refused(findings);
         }
     }
-    let (Some(dv), Some(rv)) = (dumped.vdso(), runtime.vdso()) else {
-        findings.push(finding(
-            FindingKind::UnsupportedLayout,
-            Severity::Error,
-            None,
-            "a layout has no [vdso] mapping".into(),
-        ));
-        return refused(findings);
-    };
-    let (dv, rv) = (*dv, *rv);
 
+    let cx = Planning {
+        dumped: dumped.image,
+        runtime: runtime.image,
+        policy,
+        arch,
+        dv,
+        rv,
+        exports: &exports,
+        rfuncs: &rfuncs,
+    };
+    let (remap, same_shape) = remap_chosen(&cx, &dumped.layout, &runtime.layout);
+    let plan = if remap {
+        match remap_plan(&cx, &dumped.layout, &runtime.layout, same_shape, findings) {
+            Ok(p) => p,
+            Err(f) => return refused(f),
+        }
+    } else {
+        // The runtime mappings must not stay on top of the dumped image they are proxied from.
+        let rspan = span(&runtime.layout);
+        let dspan = span(&dumped.layout);
+        if overlaps(rspan, dspan) {
+            let Some(p) = park_delta(rspan, &[dspan], arch) else {
+                findings.push(no_room(&dumped.layout, &runtime.layout));
+                return refused(findings);
+            };
+            let parked = rv.start.wrapping_add(p);
+            findings.push(finding(
+                FindingKind::OverlappingRegions,
+                Severity::Info,
+                None,
+                format!(
+                    "the runtime mappings {:#x}..{:#x} overlap the dumped ones {:#x}..{:#x}: the runtime [vdso] is parked at {parked:#x} first (CRIU: vdso_do_park, criu/pie/parasite-vdso.c)",
+                    rspan.0, rspan.1, dspan.0, dspan.1
+                ),
+            ));
+            let cx = Planning {
+                rv: Mapping {
+                    start: parked,
+                    end: rv.end.wrapping_add(p),
+                    ..rv
+                },
+                ..cx
+            };
+            return verify(&cx, proxy(&cx, findings));
+        }
+        proxy(&cx, findings)
+    };
+    verify(&cx, plan)
+}
+
+fn refuse_with(kind: FindingKind, detail: String) -> Option<Vec<Finding>> {
+    Some(vec![finding(kind, Severity::Error, None, detail)])
+}
+
+/// Why the restore is refused before any planning (architectures, layouts, the restorer's own
+/// rejections), or `None` to go on.
+fn refusal(dumped: &Side, runtime: &Side, policy: &Policy) -> Option<Vec<Finding>> {
+    let (Some(arch), Some(rarch)) = (Arch::of(dumped.image), Arch::of(runtime.image)) else {
+        return refuse_with(FindingKind::UnsupportedArch, "unknown architecture".into());
+    };
+    let (dabi, rabi) = (Abi::of(dumped.image), Abi::of(runtime.image));
+    if arch != rarch || dabi != rabi {
+        return refuse_with(
+            FindingKind::UnsupportedArch,
+            format!(
+                "dumped image is {} ({}), runtime image is {} ({})",
+                arch.name(),
+                dabi.describe(arch),
+                rarch.name(),
+                rabi.describe(rarch)
+            ),
+        );
+    }
+    if matches!(arch, Arch::Mips | Arch::MipsN32 | Arch::Mips64) && dabi.big_endian {
+        return refuse_with(
+            FindingKind::UnsupportedArch,
+            "trampolines for big-endian MIPS are not modelled (only mipsel and mips64el)".into(),
+        );
+    }
+    if policy.known.is_some_and(|list| list(arch).is_empty()) {
+        return refuse_with(
+            FindingKind::UnsupportedArch,
+            format!("{} has no vDSO support for {}", policy.name, arch.name()),
+        );
+    }
+    if dumped.vdso().is_none() || runtime.vdso().is_none() {
+        return refuse_with(
+            FindingKind::UnsupportedLayout,
+            "a layout has no [vdso] mapping".into(),
+        );
+    }
+    // What the restorer rejects outright.
+    let rejected = crate::rules::rejections(
+        policy,
+        (dumped.image, &dumped.layout),
+        (runtime.image, &runtime.layout),
+    );
+    if !rejected.is_empty() {
+        return Some(rejected);
+    }
     // Layouts the policy does not understand.
     let has_vclock = |l: &Layout| l.get(Role::VvarVclock).is_some();
     if !policy.vclock_aware && (has_vclock(&dumped.layout) || has_vclock(&runtime.layout)) {
@@ -310,53 +472,38 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
         } else {
             "the restore kernel"
         };
-        findings.push(finding(
+        return refuse_with(
             FindingKind::UnsupportedLayout,
-            Severity::Error,
-            None,
             format!(
                 "{side} maps [vvar_vclock] (Linux 6.13+); {} does not recognise it and stops with \"Unexpected rt vDSO area bounds\" (CRIU #2532)",
                 policy.name
             ),
-        ));
-        return refused(findings);
+        );
     }
+    None
+}
 
-    // Inline up to 24 functions (real vDSOs export at most 17): planning allocates only its results.
-    let exports: smallvec::SmallVec<[Symbol; 24]> = dumped.image.functions().collect();
-    let rfuncs: smallvec::SmallVec<[Symbol; 24]> = runtime.image.functions().collect();
-
-    // Refusal under strict: every exported function needs a counterpart.
-    if policy.missing == Missing::Refuse {
-        let missing: Vec<String> = exports
-            .iter()
-            .filter(|s| counterpart(&rfuncs, s, false).is_none())
-            .map(key)
-            .collect();
-        if !missing.is_empty() {
-            for m in &missing {
-                findings.push(finding(
-                    FindingKind::TargetMissing,
-                    Severity::Error,
-                    Some(m.clone()),
-                    "the runtime image does not export it; restoring would leave it pointing at dead code".into(),
-                ));
-            }
-            return refused(findings);
-        }
-    }
-
-    // --- remap?
+/// Whether the policy remaps, and whether the two layouts have the same shape.
+fn remap_chosen(cx: &Planning<'_, '_, '_>, dumped: &Layout, runtime: &Layout) -> (bool, bool) {
+    let Planning {
+        policy,
+        arch,
+        dv,
+        rv,
+        exports,
+        rfuncs,
+        ..
+    } = *cx;
     let same_shape = {
         let keep = |(r, _, _): &(Role, i64, u64)| policy.vclock_aware || *r != Role::VvarVclock;
-        (dumped.layout.shape_iter().filter(keep)).eq(runtime.layout.shape_iter().filter(keep))
+        (dumped.shape_iter().filter(keep)).eq(runtime.shape_iter().filter(keep))
     };
     let remap = match policy.remap {
         RemapRule::Strict => {
             same_shape
                 && dv.len() == rv.len()
                 && exports.iter().all(|s| {
-                    counterpart(&rfuncs, s, false)
+                    counterpart(rfuncs, s, false)
                         .is_some_and(|r| r.offset == s.offset && r.size == s.size)
                 })
         }
@@ -370,7 +517,7 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
                             .find(|s| same_name(s.name, name))
                             .map(|s| s.offset)
                     };
-                    off(&exports) == off(&rfuncs)
+                    off(exports) == off(rfuncs)
                 })
             });
             // vvar size ([vvar] plus [vvar_vclock] from 4.1 on) and whether it lies before [vdso];
@@ -384,57 +531,168 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
                     )
                 })
             };
-            let vvar_ok =
-                vvar(&dumped.layout).is_none() || vvar(&dumped.layout) == vvar(&runtime.layout);
+            let vvar_ok = vvar(dumped).is_none() || vvar(dumped) == vvar(runtime);
             dv.len() == rv.len() && known_equal && vvar_ok
         }
     };
+    (remap, same_shape)
+}
 
-    let cx = Planning {
-        dumped: dumped.image,
-        runtime: runtime.image,
+/// The remap: its moves (parked first when they would overlap) and what is unsound about it; the
+/// findings of a refusal when there is no room to park.
+fn remap_plan(
+    cx: &Planning<'_, '_, '_>,
+    dumped: &Layout,
+    runtime: &Layout,
+    same_shape: bool,
+    mut findings: Vec<Finding>,
+) -> Result<Plan, Vec<Finding>> {
+    let Planning {
         policy,
         arch,
         dv,
         rv,
-        exports: &exports,
-        rfuncs: &rfuncs,
+        ..
+    } = *cx;
+    let delta = dv.start.wrapping_sub(rv.start);
+    let Some(mut moves) = remap_moves(runtime, dumped, delta, arch, policy) else {
+        findings.push(no_room(dumped, runtime));
+        return Err(findings);
     };
-    let plan = if remap {
-        let delta = dv.start.wrapping_sub(rv.start);
-        let moves: Vec<Move> = runtime
-            .layout
-            .movable()
-            .filter(|m| policy.vclock_aware || m.role != Role::VvarVclock)
-            .map(|m| Move {
-                role: m.role,
-                from: m.start,
-                to: m.start.wrapping_add(delta),
-                len: m.len(),
-            })
-            .collect();
-        if !same_shape {
+    if moves.len() > runtime.movable().count() {
+        findings.push(parked_first(&moves));
+    }
+    // CRIU moves only [vdso] onto a dumped [vdso] that had no [vvar] (policy::Rules).
+    let lone = dumped.get(Role::Vvar).is_none();
+    if policy.rules.remap_leaves_vvar_without_dumped_vvar && lone {
+        let parked = moves.len() > runtime.movable().count();
+        let n = moves.len();
+        let mut i = 0;
+        moves.retain(|m| {
+            i += 1;
+            m.role == Role::Vdso || (parked && i <= n / 2)
+        });
+        if runtime.get(Role::Vvar).is_some() {
             findings.push(finding(
                 FindingKind::UnsoundRemap,
                 Severity::Error,
                 None,
-                format!(
-                    "data pages differ: dumped {:?}, runtime {:?}",
-                    dumped.layout.shape(),
-                    runtime.layout.shape()
-                ),
+                format!("the dumped side has no [vvar]: {} moves only the runtime [vdso] onto it and leaves the runtime data pages behind, so the remapped code reads whatever lies at its data-page distance", policy.name),
             ));
         }
-        Plan {
-            arch: Some(arch),
-            policy: policy.name,
-            decision: Decision::Remap { moves },
-            findings,
-        }
-    } else {
-        proxy(&cx, findings)
+    }
+    if !same_shape {
+        findings.push(finding(
+            FindingKind::UnsoundRemap,
+            Severity::Error,
+            None,
+            format!(
+                "data pages differ: dumped {:?}, runtime {:?}",
+                dumped.shape(),
+                runtime.shape()
+            ),
+        ));
+    }
+    Ok(Plan {
+        arch: Some(arch),
+        policy: policy.name,
+        decision: Decision::Remap { moves },
+        findings,
+    })
+}
+
+/// The address range `[lo, hi)` covered by a layout's movable mappings (`(0, 0)` when it has none).
+fn span(l: &Layout) -> (u64, u64) {
+    let lo = l.movable().map(|m| m.start).min().unwrap_or(0);
+    let hi = l.movable().map(|m| m.end).max().unwrap_or(0);
+    (lo, hi)
+}
+
+fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
+    a.0 < a.1 && b.0 < b.1 && a.0 < b.1 && b.0 < a.1
+}
+
+/// The displacement that parks the mappings spanning `r` in a scratch area overlapping neither `r`
+/// itself nor any range of `avoid`: directly above the highest of them, else directly below the lowest
+/// (near, so short trampolines still reach). `None` when neither fits the architecture's address space.
+/// CRIU parks the runtime `[vdso]`/`[vvar]` in its restorer's bootstrap area, which is chosen clear of
+/// every dumped mapping (`vdso_do_park`, criu/pie/parasite-vdso.c, v4.1.1 and v4.2.1).
+pub fn park_delta(r: (u64, u64), avoid: &[(u64, u64)], arch: Arch) -> Option<u64> {
+    let len = r.1.checked_sub(r.0)?;
+    let all = || avoid.iter().chain([&r]).filter(|s| s.0 < s.1);
+    let hi = all().map(|s| s.1).max()?;
+    let lo = all().map(|s| s.0).min()?;
+    let above = hi
+        .checked_add(len)
+        .filter(|&end| end.wrapping_sub(1) <= arch.max_address())
+        .map(|_| hi);
+    let below = lo.checked_sub(len).filter(|&s| s >= 1 << 16);
+    above.or(below).map(|at| at.wrapping_sub(r.0))
+}
+
+/// The moves of a remap by `delta`, in the order a restorer makes them. When a move's destination
+/// overlaps any runtime mapping still to be moved (its own source included, which `mremap` refuses
+/// with `EINVAL`), every mapping is parked first and moved from there, as CRIU does (`vdso_do_park`
+/// at restore start, `park_at` from `remap_rt_vdso`, criu/pie/parasite-vdso.c). `None`: no room.
+fn remap_moves(
+    runtime: &Layout,
+    dumped: &Layout,
+    delta: u64,
+    arch: Arch,
+    policy: &Policy,
+) -> Option<Vec<Move>> {
+    let moved = || {
+        runtime
+            .movable()
+            .filter(|m| policy.vclock_aware || m.role != Role::VvarVclock)
     };
-    verify(&cx, plan)
+    let direct = |m: &Mapping, by: u64| Move {
+        role: m.role,
+        from: m.start,
+        to: m.start.wrapping_add(by),
+        len: m.len(),
+    };
+    let r = span(runtime);
+    let dest = (r.0.wrapping_add(delta), r.1.wrapping_add(delta));
+    if !overlaps(r, dest) {
+        return Some(moved().map(|m| direct(m, delta)).collect());
+    }
+    let p = park_delta(r, &[dest, span(dumped)], arch)?;
+    let mut moves: Vec<Move> = moved().map(|m| direct(m, p)).collect();
+    let back = delta.wrapping_sub(p);
+    moves.extend(moved().map(|m| Move {
+        role: m.role,
+        from: m.start.wrapping_add(p),
+        to: m.start.wrapping_add(delta),
+        len: m.len(),
+    }));
+    debug_assert!(moves
+        .iter()
+        .all(|m| m.to.wrapping_sub(m.from) == p || m.to.wrapping_sub(m.from) == back));
+    Some(moves)
+}
+
+fn no_room(dumped: &Layout, runtime: &Layout) -> Finding {
+    let (d, r) = (span(dumped), span(runtime));
+    finding(
+        FindingKind::OverlappingRegions,
+        Severity::Error,
+        None,
+        format!(
+            "the runtime mappings {:#x}..{:#x} overlap the dumped ones {:#x}..{:#x} and there is no room to park them",
+            r.0, r.1, d.0, d.1
+        ),
+    )
+}
+
+fn parked_first(moves: &[Move]) -> Finding {
+    let at = moves.first().map_or(0, |m| m.to);
+    finding(
+        FindingKind::OverlappingRegions,
+        Severity::Info,
+        None,
+        format!("the runtime mappings overlap their destination: they are parked at {at:#x} first, then moved (mremap refuses an overlapping move)"),
+    )
 }
 
 /// What `proxy` and `verify` work from: both images, the policy, the architecture, both `[vdso]`
@@ -462,24 +720,41 @@ fn verify_by_knowledge(cx: &Planning<'_, '_, '_>, plan: &mut Plan) {
         rfuncs,
         ..
     } = *cx;
+    // CRIU's riscv64 stubs reach the right table slot only for the first entry (policy::Rules).
+    let shifted: smallvec::SmallVec<[Option<u64>; 8]> =
+        match (policy.rules.riscv_index_shifted, arch, policy.known) {
+            (true, Arch::Riscv64, Some(list)) => list(arch)
+                .iter()
+                .filter_map(|n| exports.iter().find(|e| same_name(e.name, n)))
+                .skip(1)
+                .map(|e| e.offset)
+                .collect(),
+            _ => smallvec::SmallVec::new(),
+        };
     for s in exports {
+        if shifted.contains(&s.offset) {
+            plan.findings.push(finding(
+                FindingKind::Misdirected,
+                Severity::Error,
+                Some(key(s)),
+                format!("{}'s riscv64 stub loads its target from lookup slot 16*k instead of k (li t0 is built with idx << 24): this entry jumps through a slot past the table", policy.name),
+            ));
+            continue;
+        }
         let covered = exports
             .iter()
             .any(|o| o.offset == s.offset && policy.knows(arch, o.name));
         if !covered {
-            plan.findings.push(finding(
-                FindingKind::StaleEntry,
-                Severity::Error,
-                Some(key(s)),
-                format!("{} does not know it: left unredirected", policy.name),
-            ));
+            let why = format!("{} does not know it: left unredirected", policy.name);
+            plan.findings
+                .push(stale(arch, cx.dumped.bytes(), s, key(s), &why));
         } else if counterpart(rfuncs, s, false).is_none() {
-            plan.findings.push(finding(
-                FindingKind::TargetMissing,
-                Severity::Error,
-                Some(key(s)),
-                "the runtime image does not export it: the trampoline jumps to the runtime base minus one".into(),
-            ));
+            let (kind, why) = match missing_kind(cx.runtime, s.version) {
+                (FindingKind::NulledEntry, why) => (FindingKind::NulledEntry, why),
+                _ => (FindingKind::TargetMissing, "the runtime image does not export it: the trampoline jumps to the runtime base minus one".into()),
+            };
+            plan.findings
+                .push(finding(kind, Severity::Error, Some(key(s)), why));
         }
     }
 }
@@ -549,13 +824,68 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
                 continue;
             }
         };
+        if let Some((at, len)) =
+            crate::consequence::syscall_inside(arch, dumped.bytes(), off, bytes.len() as u64)
+        {
+            let site = format!(
+                "the {len}-byte syscall instruction at +{:#x} lies under the {}-byte trampoline: a thread in that syscall at checkpoint returns to +{:#x} or restarts at +{:#x}, inside the jump",
+                at - off,
+                bytes.len(),
+                at + len - off,
+                at - off
+            );
+            if policy.known.is_none() {
+                // This lab's policies leave such an entry alone (its stale consequence is judged).
+                findings.push(finding(
+                    FindingKind::CoversSyscallSite,
+                    Severity::Info,
+                    Some(key(s)),
+                    format!("not patched: {site}"),
+                ));
+                continue;
+            }
+            // A sigreturn's syscall neither returns nor restarts: only a thread stopped at its entry
+            // could land inside the jump, hence a warning; any other syscall site is an error.
+            let sigreturn = exports
+                .iter()
+                .any(|o| o.offset == s.offset && o.name.contains("sigreturn"));
+            let severity = if sigreturn {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            findings.push(finding(
+                FindingKind::CoversSyscallSite,
+                severity,
+                Some(key(s)),
+                site,
+            ));
+        }
         if bytes.len() as u64 > s.size {
+            // Bytes past the function that are the architecture's alignment filler (and start no
+            // exported function) are padding nothing executes: clobbering them is harmless.
+            let over = usize::try_from(off.saturating_add(s.size)).unwrap_or(usize::MAX)
+                ..usize::try_from(off)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(bytes.len());
+            let padding = dumped
+                .bytes()
+                .get(over.start..)
+                .is_some_and(|b| arch.is_padding(b, over.len()))
+                && !exports
+                    .iter()
+                    .any(|o| o.offset.is_some_and(|x| over.contains(&(x as usize))));
+            let (severity, what) = if padding {
+                (Severity::Info, "alignment padding")
+            } else {
+                (Severity::Warning, "bytes")
+            };
             findings.push(finding(
                 FindingKind::TrampolineTooLarge,
-                Severity::Warning,
+                severity,
                 Some(key(s)),
                 format!(
-                    "{}-byte trampoline over a {}-byte function clobbers the {} bytes after it",
+                    "{}-byte trampoline over a {}-byte function clobbers the {} {what} after it",
                     bytes.len(),
                     s.size,
                     bytes.len() as u64 - s.size
@@ -640,7 +970,13 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
     let own = plan.findings.len();
     for s in exports {
         let Some(off) = s.offset else { continue };
-        let target = world.resolve(dv.start.wrapping_add(off)).0;
+        // A stale landing after a hop is a broken trampoline only where the plan wrote one (the
+        // old code itself may start with a branch: arm64's `__kernel_getrandom` does).
+        let patched = |o: u64| match &plan.decision {
+            Decision::Proxy { patches, .. } => patches.iter().any(|t| t.offset == o),
+            _ => false,
+        };
+        let (target, hops) = world.resolve(dv.start.wrapping_add(off));
         let want = counterpart(rfuncs, s, false);
         let problem = match (&target, &want) {
             (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset => continue,
@@ -648,10 +984,11 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
                 FindingKind::Misdirected,
                 format!("lands on runtime `{symbol}`"),
             ),
-            (Target::Stale { .. }, _) => (
-                FindingKind::StaleEntry,
-                "left unredirected: after restore it runs the dumped kernel's code against the runtime kernel's data pages".to_string(),
+            (Target::Stale { offset, .. }, _) if hops.len() > 1 && patched(off) => (
+                FindingKind::Misdirected,
+                format!("its trampoline leads to dumped offset {offset:#x}, old code, not to the runtime vDSO"),
             ),
+            (Target::Stale { .. }, _) => (FindingKind::StaleEntry, "left unredirected".to_string()),
             (Target::Misdirected { offset, .. }, _) => (
                 FindingKind::Misdirected,
                 format!("lands at runtime offset {offset:#x}, which starts no exported function"),
@@ -661,16 +998,49 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
                 format!("jumps to {address:#x}, outside every mapping"),
             ),
         };
+        let problem = match (want, problem.0) {
+            (None, FindingKind::Misdirected | FindingKind::TargetMissing) => {
+                match missing_kind(runtime, s.version) {
+                    (FindingKind::NulledEntry, why) => {
+                        (FindingKind::NulledEntry, format!("{}; {why}", problem.1))
+                    }
+                    _ => problem,
+                }
+            }
+            _ => problem,
+        };
         let k = key(s);
         let repeated = plan.findings[own..]
             .iter()
             .any(|f| f.kind == problem.0 && f.symbol.as_deref() == Some(k.as_str()));
         if !repeated {
-            plan.findings
-                .push(finding(problem.0, Severity::Error, Some(k), problem.1));
+            plan.findings.push(match problem.0 {
+                FindingKind::StaleEntry => stale(arch, dumped.bytes(), s, k, &problem.1),
+                kind => finding(kind, Severity::Error, Some(k), problem.1),
+            });
         }
     }
     plan
+}
+
+/// A stale-entry finding whose severity and wording follow what the dumped code at `off` does
+/// ([`crate::consequence`]): reading the data pages gives wrong answers (error); self-contained code
+/// (syscall and sigreturn stubs, `__kernel_vsyscall`) is harmless (info); anything else is a warning.
+fn stale(arch: Arch, dumped: &[u8], s: &Symbol, symbol: String, why: &str) -> Finding {
+    use crate::consequence::{classify, Consequence};
+    let c = classify(arch, dumped, s.offset.unwrap_or(0), s.size);
+    let (severity, what) = match c {
+        Consequence::ReadsDataPages => (Severity::Error, "its old code reads the data pages: after restore it computes from the runtime kernel's data pages (or CRIU's zero-filled stand-ins) with the dumped kernel's layout, giving wrong answers"),
+        Consequence::SelfContained => (Severity::Info, "harmless: its old code touches no data page (a syscall or self-contained stub)"),
+        Consequence::Unknown => (Severity::Warning, "its old code could not be classified (indirect jump, undecodable, or an architecture whose instructions are not read): it may read the data pages"),
+    };
+    Finding {
+        kind: FindingKind::StaleEntry,
+        severity,
+        symbol: Some(symbol),
+        detail: format!("{why}; {}: {what}", c.name()),
+        consequence: Some(c),
+    }
 }
 
 /// Where an address leads (names borrowed from the [`World`] that resolved it).
@@ -859,7 +1229,7 @@ impl<'a> World<'a> {
             },
             policy,
         );
-        let base = runtime_layout.get(Role::Vdso).map_or(0, |m| m.start);
+        let base = p.runtime_vdso(runtime_layout);
         let now = self.apply(current, &p, &runtime, base);
         Ok((p, now))
     }

@@ -33,6 +33,97 @@ pub enum Missing {
     JumpToAbsent,
 }
 
+/// How a restorer checks `e_ident` before it reads an image (`has_elf_identity`,
+/// criu/pie/util-vdso.c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentCheck {
+    /// Anything this lab parses.
+    Any,
+    /// All 16 bytes must equal `7f 'E' 'L' 'F'`, the class, the host's byte order, `EV_CURRENT`, then
+    /// zeros: `EI_OSABI` must be 0 (ELFOSABI_NONE), `EI_ABIVERSION` 0, the padding 0 (a `memcmp` against
+    /// a fixed array, "ELF header magic mismatch"; criu/pie/util-vdso.c:74-92 in v3.19 and v4.0, :99-117
+    /// in v4.1.1).
+    Exact,
+    /// Magic, class, the host's byte order and `EV_CURRENT` each checked, and `EI_OSABI` either
+    /// ELFOSABI_NONE (0) or ELFOSABI_LINUX (3); `EI_ABIVERSION` and the padding are not read
+    /// (criu/pie/util-vdso.c:99-137 in v4.2.1, "Unsupported OSABI version").
+    OsabiNoneOrLinux,
+}
+
+/// What a restorer rejects outright, so that no plan exists: facts from CRIU's source, each with its
+/// file, line and release. `Rules::NONE` for this lab's own policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rules {
+    /// The image must have DT_HASH: `parse_elf_dynamic` records only DT_HASH and fails "Not all
+    /// dynamic entries are present" without it (criu/pie/util-vdso.c:186-193 in v3.19 and v4.0).
+    /// From v4.1 DT_GNU_HASH alone is read too (util-vdso.c:217-253 in v4.1.1, :237-273 in v4.2.1).
+    pub needs_sysv_hash: bool,
+    pub ident: IdentCheck,
+    /// Largest compat (i386) vDSO the restorer can read: CRIU maps it into a buffer of
+    /// `COMPAT_VDSO_BUF_SZ` = 4 pages and the helper fails "Compatible vdso's size is bigger than
+    /// reserved buf" (criu/vdso.c:482 in v3.19 and v4.0, :496 in v4.1, :502 in v4.2.1;
+    /// criu/vdso-compat.c:58 in all four).
+    pub compat_vdso_max: Option<u64>,
+    /// At most one `[vdso]` and one `[vvar]` line in the maps: `vdso_parse_maps` fails "Got second
+    /// vDSO entry" / "Got second VVAR entry" (criu/vdso.c:337/344 in v3.19 and v4.0, :343/350 in v4.1,
+    /// :349/356 in v4.2.1), so a `[vvar]` split in two VMAs stops it.
+    pub one_of_each: bool,
+    /// `[vdso]` must touch `[vvar]` (its end is the other's start, either order; from v4.1 `[vvar]`
+    /// includes `[vvar_vclock]`): `validate_vdso_addr` fails "Unexpected rt vDSO area bounds"
+    /// (criu/vdso.c:381 in v3.19 and v4.0, :395 in v4.1, :401 in v4.2.1).
+    pub vdso_touches_vvar: bool,
+    /// `[vvar_vclock]` must directly follow `[vvar]` (its start is `[vvar]`'s end, and `[vvar]` comes
+    /// first in the maps): "VVAR and VVAR_VCLOCK entries are not subsequent" (criu/vdso.c:358 in v4.1.1,
+    /// :364 in v4.2.1). Only meaningful with `vclock_aware`.
+    pub vclock_follows_vvar: bool,
+    /// A remap of a dumped `[vdso]` that had no `[vvar]` moves only the runtime `[vdso]`
+    /// (`remap_rt_vdso`: `if (!vma_vvar) return park_at(rt, vma_vdso->start, 0)`, criu/pie/
+    /// parasite-vdso.c:207 in v3.19 and v4.0, :224 in v4.1 and v4.2.1), leaving the runtime data pages
+    /// parked away from the code that reads them.
+    pub remap_leaves_vvar_without_dumped_vvar: bool,
+    /// riscv64 proxies go through one shared lookup stub: each entry gets `li t0, INDEX; jal x0,
+    /// stub`, the stub loads `table[t0 << 3]`. The `li` is built as `0x00000293 | (idx << 24)`
+    /// (criu/arch/riscv64/vdso-pie.c:115-123 in v4.1.1 and v4.2.1), which puts `idx << 4` in the
+    /// 12-bit immediate, while the table is written at `lookup_table[idx]` (:132) and the stub scales
+    /// by 8 (`slli t0, t0, 3`, criu/arch/riscv64/vdso-lookup.S:10): entry k >= 1 loads slot 16k, past
+    /// the 6-slot table, and jumps through whatever bytes lie there.
+    pub riscv_index_shifted: bool,
+}
+
+impl Rules {
+    /// No restorer-specific rejections (this lab's own policies).
+    pub const NONE: Rules = Rules {
+        needs_sysv_hash: false,
+        ident: IdentCheck::Any,
+        compat_vdso_max: None,
+        one_of_each: false,
+        vdso_touches_vvar: false,
+        vclock_follows_vvar: false,
+        remap_leaves_vvar_without_dumped_vvar: false,
+        riscv_index_shifted: false,
+    };
+    /// CRIU v3.19 and v4.0.
+    pub const CRIU_3_19: Rules = Rules {
+        needs_sysv_hash: true,
+        ident: IdentCheck::Exact,
+        compat_vdso_max: Some(4 * 4096),
+        one_of_each: true,
+        vdso_touches_vvar: true,
+        vclock_follows_vvar: false,
+        remap_leaves_vvar_without_dumped_vvar: true,
+        riscv_index_shifted: false, // no riscv64 support before v4.1
+    };
+    /// CRIU v4.1: GNU-hash-only images read, `[vvar_vclock]` must follow `[vvar]`, riscv64 supported
+    /// (with its shifted stub index).
+    pub const CRIU_4_1: Rules = Rules {
+        needs_sysv_hash: false,
+        vclock_follows_vvar: true,
+        riscv_index_shifted: true,
+        ..Rules::CRIU_3_19
+    };
+}
+
 /// A restorer's decision procedure.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Policy {
@@ -50,6 +141,8 @@ pub struct Policy {
     /// does not recognise the line and `validate_vdso_addr` reports "Unexpected rt vDSO area bounds"
     /// (issue #2532), so neither dump nor restore gets going.
     pub vclock_aware: bool,
+    /// What the restorer rejects before planning (see [`Rules`]).
+    pub rules: Rules,
 }
 
 impl Policy {
@@ -84,6 +177,7 @@ pub const STRICT: Policy = Policy {
     style: Style::Relative,
     missing: Missing::Refuse,
     vclock_aware: true,
+    rules: Rules::NONE,
 };
 
 // CRIU's per-arch symbol lists (`ARCH_VDSO_SYMBOLS_LIST` in criu/arch/<arch>/include/asm/vdso.h).
@@ -162,7 +256,7 @@ fn criu_others(arch: Arch) -> &'static [&'static str] {
         Arch::Arm => CRIU_ARM,
         Arch::Ppc64 | Arch::Ppc => CRIU_PPC64,
         Arch::S390x | Arch::S390 => CRIU_S390,
-        Arch::Mips64 | Arch::Mips => CRIU_MIPS,
+        Arch::Mips64 | Arch::Mips | Arch::MipsN32 => CRIU_MIPS,
         Arch::Loongarch64 => CRIU_LOONGARCH,
         _ => &[],
     }
@@ -197,6 +291,7 @@ pub const CRIU_3_19: Policy = Policy {
     style: Style::Absolute,
     missing: Missing::JumpToAbsent,
     vclock_aware: false,
+    rules: Rules::CRIU_3_19,
 };
 
 pub const CRIU_4_0: Policy = Policy {
@@ -207,6 +302,7 @@ pub const CRIU_4_0: Policy = Policy {
     style: Style::Absolute,
     missing: Missing::JumpToAbsent,
     vclock_aware: false,
+    rules: Rules::CRIU_3_19,
 };
 
 pub const CRIU_4_1: Policy = Policy {
@@ -217,6 +313,7 @@ pub const CRIU_4_1: Policy = Policy {
     style: Style::Absolute,
     missing: Missing::JumpToAbsent,
     vclock_aware: true,
+    rules: Rules::CRIU_4_1,
 };
 
 /// CRIU 4.2 (checked against the 4.2.1 release tarball of Debian's `criu` source package). Its vDSO
@@ -240,7 +337,15 @@ pub const CRIU_4_1: Policy = Policy {
 /// looking for the vDSO (criu/vdso.c:148-149 and 282-283), which changes no plan.
 pub const CRIU_4_2: Policy = Policy {
     name: "criu-4.2",
-    provenance: "CRIU v4.2.1: vDSO code as 4.1 (lists criu/arch/*/include/asm/vdso.h, blobs_matches criu/pie/parasite-vdso.c:161, [vvar_vclock] criu/vdso.c:336-368)",
+    provenance: "CRIU v4.2.1: vDSO code as 4.1 (lists criu/arch/*/include/asm/vdso.h, blobs_matches criu/pie/parasite-vdso.c:161, [vvar_vclock] criu/vdso.c:336-368); e_ident checked field by field, OSABI NONE or LINUX (criu/pie/util-vdso.c:99-137)",
+    // 4.1.1 memcmp()s all 16 e_ident bytes (util-vdso.c:116); 4.2.1 checks magic, class, byte order
+    // and version, and accepts ELFOSABI_NONE or ELFOSABI_LINUX (util-vdso.c:99-137). Everything else in
+    // its vDSO code (DT_HASH or DT_GNU_HASH :237-273, the 4-page compat buffer criu/vdso.c:502, the maps
+    // rules criu/vdso.c:349-401) is 4.1's.
+    rules: Rules {
+        ident: IdentCheck::OsabiNoneOrLinux,
+        ..Rules::CRIU_4_1
+    },
     ..CRIU_4_1
 };
 

@@ -38,7 +38,7 @@ pub fn check_synth_tables(img: &Image, what: &dyn std::fmt::Display) {
 /// else is refused silently.
 pub fn check_plan_sound(dumped: &Side, runtime: &Side, p: &Plan) {
     let Some(arch) = p.arch else { return };
-    let (Some(dv), Some(rv)) = (
+    let (Some(dv), Some(_)) = (
         dumped.layout.get(crate::layout::Role::Vdso),
         runtime.layout.get(crate::layout::Role::Vdso),
     ) else {
@@ -50,6 +50,25 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, p: &Plan) {
             "invariant 4 (plan soundness): refused without a finding"
         );
         return;
+    }
+    // Issue 13 item 5: a stale entry says what its old code does, and only data-page readers are
+    // errors.
+    for f in p
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::StaleEntry)
+    {
+        use crate::consequence::Consequence::*;
+        use crate::plan::Severity;
+        let want = match f.consequence {
+            Some(ReadsDataPages) => Severity::Error,
+            Some(SelfContained) => Severity::Info,
+            Some(Unknown) => Severity::Warning,
+            None => {
+                panic!("invariant 4 (plan soundness): stale entry without a consequence: {f:?}")
+            }
+        };
+        assert_eq!(f.severity, want, "invariant 4 (plan soundness): {f:?}");
     }
     if !arch.modelled() && matches!(p.decision, Decision::Proxy { .. }) {
         // No trampolines to follow on this architecture: the planner judged from symbol knowledge
@@ -73,7 +92,21 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, p: &Plan) {
         false,
         &dfuncs,
     ));
-    world.apply_decoded(d, p, runtime.image.bytes(), &rfuncs, rv.start);
+    let park = p.runtime_vdso(&runtime.layout);
+    if matches!(p.decision, Decision::Proxy { .. }) {
+        // Invariant 1 of issue 13: the parked runtime mappings never lie on the dumped ones.
+        let after = p.runtime_layout_after(&runtime.layout);
+        for r in after.movable() {
+            for d in dumped.layout.movable() {
+                assert!(
+                    r.end <= d.start || d.end <= r.start,
+                    "invariant 4 (plan soundness): parked runtime {:?} {:#x}..{:#x} overlaps dumped {:?} {:#x}..{:#x}",
+                    r.role, r.start, r.end, d.role, d.start, d.end
+                );
+            }
+        }
+    }
+    world.apply_decoded(d, p, runtime.image.bytes(), &rfuncs, park);
     for s in &dfuncs {
         let Some(off) = s.offset else { continue };
         let (t, hops) = world.resolve(dv.start.wrapping_add(off));
@@ -126,11 +159,18 @@ pub fn check_patch_safety(dumped: &Side, p: &Plan) {
             t.offset,
             bytes.len()
         );
-        assert_eq!(
-            arch.decode(&t.bytes, dv.start.wrapping_add(t.offset)),
-            Some(t.target),
-            "invariant 5 (patch safety): patch at {:#x} does not decode to its target (left: decoded, right: target)",
-            t.offset
+        // A restorer's stub that does not reach its target (CRIU's MIPS `b -4`) must be flagged.
+        let decoded = arch.decode(&t.bytes, dv.start.wrapping_add(t.offset));
+        let flagged = t.symbols.iter().all(|k| {
+            p.findings.iter().any(|f| {
+                f.kind == FindingKind::Misdirected && f.symbol.as_deref() == Some(k.as_str())
+            })
+        });
+        assert!(
+            decoded == Some(t.target) || flagged,
+            "invariant 5 (patch safety): patch at {:#x} decodes to {decoded:x?}, not to its target {:#x}, unflagged",
+            t.offset,
+            t.target
         );
     }
     // Every byte outside the patches (which are sorted by offset) is unchanged.
@@ -155,51 +195,89 @@ pub fn check_patch_safety(dumped: &Side, p: &Plan) {
     }
 }
 
-/// Invariant 6 (remap safety): a remap moves every runtime mapping it moves by one displacement (so
-/// distances and order are the runtime's), moves `[vdso]` onto the dumped `[vdso]`, and no two moved
-/// mappings overlap.
+/// Invariant 6 (remap safety): a remap's moves, made in order on the runtime mappings, are each
+/// executable — the source is where that mapping is at that moment, and the destination overlaps
+/// neither the source (`mremap` refuses that) nor another runtime mapping still in place — and they
+/// leave every runtime mapping it moves displaced by one distance (so distances and order are the
+/// runtime's), with `[vdso]` on the dumped `[vdso]`.
 pub fn check_remap_safety(dumped: &Layout, runtime: &Layout, p: &Plan) {
     let Decision::Remap { moves } = &p.decision else {
         return;
     };
-    let Some(first) = moves.first() else {
-        panic!("invariant 6 (remap safety): a remap that moves nothing");
+    // The planner moves a role split over adjacent VMAs as one mapping (joined here on its own, not
+    // with the planner's `Layout::merged`).
+    let join = |l: &Layout| {
+        let mut out: Vec<crate::layout::Mapping> = Vec::new();
+        for m in &l.mappings {
+            match out.last_mut() {
+                Some(p) if p.role == m.role && p.end == m.start => p.end = m.end,
+                _ => out.push(*m),
+            }
+        }
+        Layout { mappings: out }
     };
-    let delta = first.to.wrapping_sub(first.from);
-    for m in moves {
-        assert_eq!(
-            m.to.wrapping_sub(m.from),
-            delta,
-            "invariant 6 (remap safety): {:?} moves by a different displacement (left) than the first mapping (right)",
-            m.role
+    let (dumped, runtime) = (&join(dumped), &join(runtime));
+    assert!(
+        !moves.is_empty(),
+        "invariant 6 (remap safety): a remap that moves nothing"
+    );
+    let mut now: Vec<(crate::layout::Role, u64, u64)> = runtime
+        .movable()
+        .map(|m| (m.role, m.start, m.len()))
+        .collect();
+    for (i, m) in moves.iter().enumerate() {
+        let at = now
+            .iter()
+            .position(|&(r, s, l)| r == m.role && s == m.from && l == m.len);
+        let Some(at) = at else {
+            panic!(
+                "invariant 6 (remap safety): move {i} of {:?} from {:#x} finds no such mapping there (mappings now {now:x?})",
+                m.role, m.from
+            );
+        };
+        let dest = (m.to, m.to.wrapping_add(m.len));
+        let hit = |s: u64, l: u64| dest.0 < s.wrapping_add(l) && s < dest.1;
+        assert!(
+            !hit(m.from, m.len),
+            "invariant 6 (remap safety): move {i} of {:?} {:#x} -> {:#x} ({:#x} bytes) overlaps its own source: mremap refuses it",
+            m.role, m.from, m.to, m.len
         );
-        let src = runtime.get(m.role);
-        assert_eq!(
-            src.map(|s| (s.start, s.len())),
-            Some((m.from, m.len)),
-            "invariant 6 (remap safety): move of {:?} does not start from the runtime mapping",
-            m.role
+        for (j, &(r, s, l)) in now.iter().enumerate() {
+            assert!(
+                j == at || !hit(s, l),
+                "invariant 6 (remap safety): move {i} of {:?} to {:#x} lands on {r:?} at {s:#x}, not yet moved",
+                m.role, m.to
+            );
+        }
+        now[at].1 = m.to;
+    }
+    let before: Vec<_> = runtime.movable().map(|m| (m.role, m.start)).collect();
+    let delta = now.first().map_or(0, |f| f.1.wrapping_sub(before[0].1));
+    for (k, &(role, start, _)) in now.iter().enumerate() {
+        let moved = moves.iter().any(|m| m.role == role);
+        let want = if moved {
+            before[k].1.wrapping_add(delta)
+        } else {
+            before[k].1
+        };
+        let flagged = p
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::UnsoundRemap);
+        assert!(
+            !moved || start == want || flagged,
+            "invariant 6 (remap safety): {role:?} ends at {start:#x}, not displaced like the first mapping (to {want:#x})"
         );
     }
-    let vdso = moves
+    let vdso = now
         .iter()
-        .find(|m| m.role == crate::layout::Role::Vdso)
+        .find(|m| m.0 == crate::layout::Role::Vdso && moves.iter().any(|x| x.role == m.0))
         .expect("invariant 6 (remap safety): a remap must move [vdso]");
     assert_eq!(
-        Some(vdso.to),
+        Some(vdso.1),
         dumped.get(crate::layout::Role::Vdso).map(|d| d.start),
         "invariant 6 (remap safety): [vdso] lands (left) elsewhere than the dumped [vdso] (right)"
     );
-    for (i, a) in moves.iter().enumerate() {
-        for b in &moves[i + 1..] {
-            let disjoint = a.to.wrapping_add(a.len) <= b.to || b.to.wrapping_add(b.len) <= a.to;
-            assert!(
-                disjoint,
-                "invariant 6 (remap safety): moved {:?} and {:?} overlap",
-                a.role, b.role
-            );
-        }
-    }
 }
 
 /// One kernel of a restore chain: its image bytes and where its `[vdso]` is placed.
@@ -234,7 +312,7 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &crate::policy::Policy) 
         };
         let refused = p.decision == Decision::Refused;
         if !matches!(p.decision, Decision::Remap { .. }) {
-            current_layout = l;
+            current_layout = p.runtime_layout_after(&l);
         }
         current = now;
         plans.push(p);

@@ -15,6 +15,7 @@
 mod elf;
 pub mod evolve;
 pub mod gen;
+pub mod null;
 pub mod pools;
 pub mod strategy;
 

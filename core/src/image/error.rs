@@ -15,6 +15,12 @@ pub enum ErrorKind {
     BadClass,
     /// `EI_DATA` is neither little nor big endian.
     BadEncoding,
+    /// `EI_CLASS` names one class but the header is laid out for the other (`e_ehsize` reads as the
+    /// other class's header size where that class keeps it).
+    WrongClass,
+    /// `EI_DATA` names one byte order but the header reads right only in the other (`e_type` and
+    /// `e_machine` make sense byte-swapped).
+    WrongEncoding,
     /// `EI_VERSION`/`e_version` is not EV_CURRENT.
     BadVersion,
     /// `e_type` is not ET_DYN: every vDSO is a shared object.
@@ -48,6 +54,12 @@ impl ErrorKind {
             ErrorKind::BadMagic => "is not the ELF magic \\x7fELF",
             ErrorKind::BadClass => "is not ELFCLASS32 or ELFCLASS64",
             ErrorKind::BadEncoding => "is not ELFDATA2LSB or ELFDATA2MSB",
+            ErrorKind::WrongClass => {
+                "names the wrong ELF class: the header is laid out for the other one"
+            }
+            ErrorKind::WrongEncoding => {
+                "names the wrong byte order: the header reads right only byte-swapped"
+            }
             ErrorKind::BadVersion => "is not EV_CURRENT",
             ErrorKind::NotSharedObject => "is not ET_DYN (a vDSO is a shared object)",
             ErrorKind::ClassMachineMismatch => "does not fit the ELF class",

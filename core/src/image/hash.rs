@@ -204,10 +204,12 @@ fn sysv_entry(r: &Reader, t: &SysvTable, i: u64, field: &'static str) -> Result<
     }
 }
 
-/// Every bucket and chain entry indexes a symbol, and the chains together visit at most `nchain` entries
-/// (each symbol belongs to exactly one chain), so no walk can loop.
+/// Every bucket and chain entry indexes a symbol (below `count`, the symbol table's length), and the
+/// chains together visit at most `nchain` entries (each symbol belongs to exactly one chain), so no
+/// walk can loop. An entry in `nchain..count` names a real symbol the chain array has no slot for (a
+/// short nchain): a walk stops there, and `check_hashes` reports the disagreement.
 #[inline(always)]
-pub(super) fn validate_sysv_chains(r: &Reader, t: &SysvTable) -> Result<()> {
+pub(super) fn validate_sysv_chains(r: &Reader, t: &SysvTable, count: u64) -> Result<()> {
     // `sysv_table` checked that the whole table lies in the input; read entries from that slice, with
     // the entry width a constant in each copy of the walk.
     let table = r.slice(
@@ -216,8 +218,8 @@ pub(super) fn validate_sysv_chains(r: &Reader, t: &SysvTable) -> Result<()> {
         "DT_HASH table",
     )?;
     let bad = match t.entry_size {
-        8 => walk_sysv::<8>(r, table, t.nbucket, t.nchain),
-        _ => walk_sysv::<4>(r, table, t.nbucket, t.nchain),
+        8 => walk_sysv::<8>(r, table, t.nbucket, t.nchain, count),
+        _ => walk_sysv::<4>(r, table, t.nbucket, t.nchain, count),
     };
     match bad {
         None => Ok(()),
@@ -242,6 +244,7 @@ fn walk_sysv<const W: usize>(
     table: &[u8],
     nbucket: u64,
     nchain: u64,
+    count: u64,
 ) -> Option<(ErrorKind, u64)> {
     let rd = |entry: u64| -> u64 {
         let at = entry as usize * W;
@@ -256,6 +259,9 @@ fn walk_sysv<const W: usize>(
         let mut from = 2 + b;
         let mut i = rd(from);
         while i != 0 {
+            if i >= nchain && i < count {
+                break; // a symbol without a chain slot: the walk ends here
+            }
             if i >= nchain {
                 return Some((ErrorKind::BadIndex, from));
             }

@@ -229,15 +229,31 @@ pub struct Symbol<'a> {
 /// in their last byte (`__kernel_clock_getres`, `__kernel_gettimeofday`). Only the rest reach
 /// `memcmp`, which in a fuzz build goes through libFuzzer's interceptor, at some cost per call.
 #[inline]
+///
+/// An empty name matches nothing, itself included: it is a kernel-nulled entry (32-bit arm zeroes the
+/// `st_name` of its clock entries when the timer is not usable from userspace, `vdso_nullpatch_one` in
+/// Linux `arch/arm/kernel/vdso.c`), which no libc can resolve.
 pub fn same_name(a: &str, b: &str) -> bool {
     a.len() == b.len()
+        && !a.is_empty()
         && (a.as_ptr() == b.as_ptr() || (a.as_bytes().last() == b.as_bytes().last() && a == b))
 }
 
 impl Symbol<'_> {
-    /// Defined, visible to other objects (global or weak): what a libc can resolve and cache.
+    /// Defined, visible to other objects (global or weak), and named: what a libc can resolve and
+    /// cache. An empty-named symbol is a nulled entry ([`Symbol::is_nulled`]), not an export.
     pub fn is_export(&self) -> bool {
+        self.is_defined_visible() && !self.name.is_empty()
+    }
+    fn is_defined_visible(&self) -> bool {
         self.offset.is_some() && matches!(self.binding, Binding::Global | Binding::Weak)
+    }
+    /// A defined, visible code symbol whose name the kernel nulled (see [`same_name`]): the entry
+    /// exists in the image but no libc can find it, so the kernel has withdrawn it.
+    pub fn is_nulled(&self) -> bool {
+        self.is_defined_visible()
+            && self.name.is_empty()
+            && matches!(self.kind, SymKind::Func | SymKind::NoType | SymKind::Ifunc)
     }
     /// An exported entry point: a function, or an untyped symbol defined in code (arm64 exports
     /// `__kernel_rt_sigreturn` as NOTYPE), or an ifunc.
@@ -319,6 +335,10 @@ pub struct Image<'a> {
     pub class: Class,
     pub endian: Endian,
     pub machine: u16,
+    /// `e_ident[EI_OSABI]` (0: System V, 3: GNU/Linux).
+    pub osabi: u8,
+    /// `e_flags`: the ABI bits that tell MIPS o32 from n32, ARM EABI versions, PowerPC ELFv1 from v2.
+    pub flags: u32,
     pub soname: Option<&'a str>,
     /// `p_vaddr - p_offset` of the first PT_LOAD: subtract it from a symbol value to get an image offset.
     pub load_bias: u64,
@@ -331,6 +351,10 @@ pub struct Image<'a> {
     pub versym_offset: Option<u64>,
     /// Version definitions in table order (real vDSOs have two: the base one and e.g. `LINUX_2.6`).
     pub versions: SmallVec<[VersionDef<'a>; 4]>,
+    /// The last of the DT_VERDEFNUM version definitions has a non-zero `vd_next`: a reader that
+    /// follows `vd_next` instead of counting runs past the table (into whatever lies there, possibly
+    /// back into the chain, looping). The definitions themselves were read by count.
+    pub verdef_unterminated: bool,
     /// The dynamic symbol table (null symbol included), validated by `parse` entry by entry, so that
     /// [`Image::symbol`] builds a [`Symbol`] without failing.
     symtab: &'a [u8],
@@ -493,6 +517,30 @@ impl<'a> Image<'a> {
 
         // --- ELF header
         let e_type = r.u16(16, "e_type")?;
+        // A header in the other byte order: e_type is a valid type only byte-swapped.
+        if !(1..=4).contains(&e_type) && (1..=4).contains(&e_type.swap_bytes()) {
+            return Err(ParseError::new(
+                ErrorKind::WrongEncoding,
+                "e_ident[EI_DATA]",
+                eh::EI_DATA as u64,
+            ));
+        }
+        // A header of the other class: e_ehsize is the other class's header size where that class
+        // keeps it (offset 40 in ELF32, 52 in ELF64), and not this class's where this one does.
+        let (own, other, other_size) = match class {
+            Class::Elf32 => (40, 52, 64u16),
+            Class::Elf64 => (52, 40, 52u16),
+        };
+        let ehsize = r.u16(own, "e_ehsize").ok();
+        if ehsize != Some(class.ehdr_size() as u16)
+            && r.u16(other, "e_ehsize").ok() == Some(other_size)
+        {
+            return Err(ParseError::new(
+                ErrorKind::WrongClass,
+                "e_ident[EI_CLASS]",
+                eh::EI_CLASS as u64,
+            ));
+        }
         if e_type != eh::ET_DYN {
             return Err(ParseError::new(ErrorKind::NotSharedObject, "e_type", 16));
         }
@@ -511,6 +559,7 @@ impl<'a> Image<'a> {
             Class::Elf32 => (r.word(28, "e_phoff")?, r.word(32, "e_shoff")?, 42),
             Class::Elf64 => (r.word(32, "e_phoff")?, r.word(40, "e_shoff")?, 54),
         };
+        let flags = r.u32(tail - 6, "e_flags")?;
         let phentsize = r.u16(tail, "e_phentsize")?;
         let phnum = r.u16(tail + 2, "e_phnum")?;
         let shentsize = r.u16(tail + 4, "e_shentsize")?;
@@ -681,13 +730,16 @@ impl<'a> Image<'a> {
             )?),
             None => None,
         };
-        // With DT_HASH present the symbol count is known, and no GNU chain may run past it; without
-        // it, the GNU chains are the only statement of the count, bounded by the bytes after DT_SYMTAB.
+        // Each table states the symbol count on its own (DT_HASH's nchain; the end of the last GNU
+        // chain), both bounded by the bytes after DT_SYMTAB. When they disagree, that is a finding of
+        // `check_hashes` (CountMismatch, and the symbols one table misses), not a parse error blamed
+        // on the other table: the symbol table spans the larger count, so every symbol either
+        // table can lead to is readable.
         let gnu = match tags.gnu_hash {
             Some(a) => Some(hash::gnu_table(
                 &r,
                 loads.offset_of(a, "DT_GNU_HASH")?,
-                sysv.map_or(room_for_syms, |t| t.nchain),
+                room_for_syms,
             )?),
             None => None,
         };
@@ -695,15 +747,36 @@ impl<'a> Image<'a> {
             dt_hash: sysv.map(|t| t.nchain),
             gnu_hash: gnu.map(|(_, n)| n),
         };
-        let count = counts
-            .dt_hash
-            .or(counts.gnu_hash)
-            .ok_or_else(|| ParseError::missing("symbol count (no DT_HASH or DT_GNU_HASH)"))?;
+        let count = match (counts.dt_hash, counts.gnu_hash) {
+            (Some(n), Some(g)) if g > n => {
+                // The GNU chains reach past nchain: either nchain is short (the entries there are
+                // symbols) or the GNU table runs into whatever follows the symbol table (then the
+                // GNU table is the one to blame, as when it is checked against nchain).
+                let ss = class.sym_size();
+                let real = (n..g).all(|i| {
+                    r.slice(symtab + i * ss, ss, "DT_SYMTAB").is_ok_and(|e| {
+                        strings
+                            .check(u64::from(r.field_u32(e, 0)), "st_name", 0)
+                            .is_ok()
+                    })
+                });
+                if !real {
+                    if let Some(a) = tags.gnu_hash {
+                        hash::gnu_table(&r, loads.offset_of(a, "DT_GNU_HASH")?, n)?;
+                    }
+                }
+                g
+            }
+            (Some(n), _) => n,
+            (None, g) => {
+                g.ok_or_else(|| ParseError::missing("symbol count (no DT_HASH or DT_GNU_HASH)"))?
+            }
+        };
         // Both tables were read with `room_for_syms` (or a smaller nchain) as their bound.
         debug_assert!(count <= room_for_syms, "hash tables bound the symbol count");
         let gnu = gnu.map(|(t, _)| t);
         if let Some(t) = &sysv {
-            hash::validate_sysv_chains(&r, t)?;
+            hash::validate_sysv_chains(&r, t, count)?;
         }
         if let Some(t) = &gnu {
             hash::validate_gnu(&r, t, count)?;
@@ -711,12 +784,13 @@ impl<'a> Image<'a> {
 
         // --- versions
         let mut versions = SmallVec::new();
+        let mut verdef_unterminated = false;
         if let Some(a) = tags.verdef {
             let off = loads.offset_of(a, "DT_VERDEF")?;
             let num = tags
                 .verdefnum
                 .ok_or_else(|| ParseError::missing("DT_VERDEFNUM"))?;
-            parse_verdefs(&r, off, num, &strings, &mut versions)?;
+            verdef_unterminated = parse_verdefs(&r, off, num, &strings, &mut versions)?;
         }
         let versym_offset = match tags.versym {
             Some(a) => {
@@ -769,6 +843,8 @@ impl<'a> Image<'a> {
             class,
             endian,
             machine,
+            osabi: bytes[eh::EI_OSABI],
+            flags,
             soname,
             load_bias,
             sysv,
@@ -778,6 +854,7 @@ impl<'a> Image<'a> {
             dynstr: strtab..strtab + strsz,
             versym_offset,
             versions,
+            verdef_unterminated,
             symtab: symtab_bytes,
             nsym: count.saturating_sub(1) as u32,
             strings,
@@ -888,6 +965,32 @@ impl<'a> Image<'a> {
             .map(move |e| read_phdr(&r, e))
     }
 
+    /// The page size of the kernel the image was built for, as far as the image says: the first
+    /// PT_LOAD's `p_align` when it is a page size (a power of two from 4 KiB to 64 KiB; ppc64 images of
+    /// 64 KiB-page kernels carry 0x10000), else 4 KiB (arm64 images carry a small alignment whatever
+    /// the kernel's page size). A layout from `/proc/PID/maps` carries the real sizes and needs none.
+    pub fn page_size(&self) -> u64 {
+        self.segments()
+            .find(|p| p.p_type == ph::PT_LOAD)
+            .map(|p| p.align)
+            .filter(|a| a.is_power_of_two() && (4096..=65536).contains(a))
+            .unwrap_or(4096)
+    }
+
+    /// Whether the virtual address `vaddr` lies inside a PT_LOAD segment (in its memory size).
+    pub fn in_load(&self, vaddr: u64) -> bool {
+        self.segments().any(|p| {
+            p.p_type == ph::PT_LOAD && vaddr >= p.vaddr && vaddr - p.vaddr < p.memsz.max(1)
+        })
+    }
+
+    /// Defined symbols (other than absolute ones) whose value lies outside every PT_LOAD: a loader
+    /// resolving one hands out an address the image does not map.
+    pub fn symbols_outside_loads(&self) -> impl Iterator<Item = Symbol<'a>> + '_ {
+        self.symbols()
+            .filter(|s| s.offset.is_some() && !self.in_load(s.value))
+    }
+
     /// The bytes the image was parsed from.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
@@ -919,6 +1022,11 @@ impl<'a> Image<'a> {
     /// Exported symbols (defined, global or weak), in table order.
     pub fn exports(&self) -> impl Iterator<Item = Symbol<'a>> + '_ {
         self.symbols().filter(|s| s.is_export())
+    }
+
+    /// Kernel-nulled entry points (see [`Symbol::is_nulled`]), in table order.
+    pub fn nulled(&self) -> impl Iterator<Item = Symbol<'a>> + '_ {
+        self.symbols().filter(|s| s.is_nulled())
     }
 
     /// Exported entry points (see [`Symbol::is_code`]), in table order.
@@ -1119,7 +1227,7 @@ fn parse_verdefs<'a>(
     num: u64,
     strings: &Strings<'a>,
     out: &mut SmallVec<[VersionDef<'a>; 4]>,
-) -> Result<()> {
+) -> Result<bool> {
     if num > r.len() / VERDEF_SIZE {
         return Err(ParseError::new(ErrorKind::TooLarge, "DT_VERDEFNUM", off));
     }
@@ -1151,11 +1259,14 @@ fn parse_verdefs<'a>(
                     at + 16,
                 ));
             }
-            break;
+            return Ok(false);
+        }
+        if i + 1 == num {
+            return Ok(true); // the last counted entry still points on
         }
         at = at
             .checked_add(next)
             .ok_or_else(|| ParseError::truncated("vd_next", at + 16))?;
     }
-    Ok(())
+    Ok(false)
 }
