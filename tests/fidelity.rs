@@ -301,9 +301,18 @@ fn criu_4_2_accepts_osabi_linux() {
     let b = real(X86_64_7_2);
     let mut m = b.clone();
     m[7] = 3;
-    assert!(!rejected_by(&plan_bytes(&m, &b, &policy::CRIU_4_2), "e_ident"));
-    assert!(!rejected_by(&plan_bytes(&b, &m, &policy::CRIU_4_2), "e_ident"));
-    assert!(rejected_by(&plan_bytes(&m, &b, &policy::CRIU_4_1), "e_ident"));
+    assert!(!rejected_by(
+        &plan_bytes(&m, &b, &policy::CRIU_4_2),
+        "e_ident"
+    ));
+    assert!(!rejected_by(
+        &plan_bytes(&b, &m, &policy::CRIU_4_2),
+        "e_ident"
+    ));
+    assert!(rejected_by(
+        &plan_bytes(&m, &b, &policy::CRIU_4_1),
+        "e_ident"
+    ));
 }
 
 fn maps(lines: &[(u64, u64, &str)]) -> vdso_lab::layout::Layout {

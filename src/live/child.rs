@@ -17,7 +17,42 @@
 //! destructor `_exit`s with [`PANIC_STATUS`] before unwinding can go further.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+/// A point on CLOCK_MONOTONIC read with the raw syscall. `std::time::Instant` goes through libc's
+/// `clock_gettime`, which calls the vDSO pointer libc cached at start-up; the victim runs this runner
+/// after a scenario unmapped its vDSO, where that pointer leads nowhere (seen: SIGSEGV in the parent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Instant(Duration);
+
+impl Instant {
+    fn now() -> Instant {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: the raw clock_gettime syscall writes one timespec we own.
+        unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts) };
+        Instant(Duration::new(
+            ts.tv_sec.max(0) as u64,
+            ts.tv_nsec.clamp(0, 999_999_999) as u32,
+        ))
+    }
+}
+
+impl std::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(d))
+    }
+}
+
+impl std::ops::Sub for Instant {
+    type Output = Duration;
+    fn sub(self, o: Instant) -> Duration {
+        self.0.saturating_sub(o.0)
+    }
+}
 
 /// Exit status of a child whose closure panicked.
 pub const PANIC_STATUS: i32 = 125;
@@ -63,8 +98,33 @@ pub fn run<F: FnOnce(&mut [u8]) -> usize>(
     buf_len: usize,
     f: F,
 ) -> io::Result<Contained> {
-    let deadline = Instant::now() + limit;
     let mut buf = vec![0u8; buf_len];
+    contain(limit, buf_len, move |rd, wr| child(rd, wr, &mut buf, f))
+}
+
+/// As [`run`], but the child writes its result itself: `f` gets the pipe's write end (inherited by
+/// any process it forks, which may write to it too) and at most `cap` bytes are kept. When `f` returns
+/// the child `_exit`s with 0. The same rules hold for what `f` may do.
+pub fn run_writer<F: FnOnce(i32)>(limit: Duration, cap: usize, f: F) -> io::Result<Contained> {
+    contain(limit, cap, move |rd, wr| {
+        close(rd);
+        let guard = ExitOnUnwind;
+        f(wr);
+        std::mem::forget(guard);
+        // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers and stdio.
+        unsafe { libc::_exit(0) }
+    })
+}
+
+/// Fork; the child runs `body(read end, write end)`, which never returns; the parent reads up to `cap`
+/// bytes against one deadline, then reaps (or kills and reaps) the child.
+fn contain(
+    limit: Duration,
+    cap: usize,
+    body: impl FnOnce(i32, i32) -> std::convert::Infallible,
+) -> io::Result<Contained> {
+    let deadline = Instant::now() + limit;
+    let buf_len = cap;
     let mut output = Vec::with_capacity(buf_len);
     let mut fds = [0i32; 2];
     // SAFETY: fds is a valid array of two ints for pipe2 to fill.
@@ -81,7 +141,8 @@ pub fn run<F: FnOnce(&mut [u8]) -> usize>(
         return Err(e);
     }
     if pid == 0 {
-        child(rd, wr, &mut buf, f);
+        // `body` never returns (its result type has no values): the child ends inside it.
+        body(rd, wr);
     }
     close(wr);
     let timed_out = read_until(rd, deadline, &mut output, buf_len);
@@ -108,7 +169,12 @@ pub fn run<F: FnOnce(&mut [u8]) -> usize>(
 }
 
 /// The child's side: run `f`, send the bytes, exit. Never returns.
-fn child<F: FnOnce(&mut [u8]) -> usize>(rd: i32, wr: i32, buf: &mut [u8], f: F) -> ! {
+fn child<F: FnOnce(&mut [u8]) -> usize>(
+    rd: i32,
+    wr: i32,
+    buf: &mut [u8],
+    f: F,
+) -> std::convert::Infallible {
     close(rd);
     let guard = ExitOnUnwind;
     let n = f(buf).min(buf.len());
@@ -242,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_looping_child_is_killed_at_the_deadline() {
-        let t0 = Instant::now();
+        let t0 = std::time::Instant::now();
         let r = run(Duration::from_millis(200), 16, |_| loop {
             std::hint::spin_loop();
         })

@@ -976,101 +976,40 @@ fn entries_of(img: &Image) -> [Option<u64>; 6] {
     entries
 }
 
-/// Fork, run `job` in the child, collect its report. `Err` carries the verdict for a child that
-/// crashed, hung or failed to set up.
+/// Run `job` in a forked child (`child::run_writer`: one deadline for the whole run, EINTR handled, the
+/// child killed at the deadline and reaped without ever blocking) and collect its report. `Err` carries
+/// the verdict for a child that crashed, hung or failed to set up.
 fn run_in_child(job: &Job) -> Result<Vec<Rec>, Verdict> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe2 writes two descriptors into our array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(Verdict::Error { ret: -1 });
-    }
-    // SAFETY: fork in a possibly multi-threaded process; the child only runs `child_main`, which does
-    // async-signal-safe work (raw syscalls, calls into vDSO code, writes to a pipe, _exit) on memory
-    // prepared before the fork, and never returns.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        // SAFETY: closing our own descriptors.
-        unsafe {
-            libc::close(fds[0]);
-            libc::close(fds[1]);
-        }
-        return Err(Verdict::Error { ret: -1 });
-    }
-    if pid == 0 {
-        // SAFETY: see above; both child functions end in _exit.
+    let size = std::mem::size_of::<Report>();
+    let limit = std::time::Duration::from_millis(u64::try_from(job.timeout_ms).unwrap_or(0));
+    let contained = super::child::run_writer(limit, size, |fd| {
+        // SAFETY: we are the freshly forked child; `child_main` and `child_timens` do only
+        // async-signal-safe work on memory prepared before the fork, write the report to `fd` and end
+        // in _exit. `job.entry` is the function's address on `job.path` (the callers' contract).
         unsafe {
             if job.timens {
-                child_timens(job, fds[1])
+                child_timens(job, fd)
             } else {
-                child_main(job, fds[1])
+                child_main(job, fd)
             }
         }
+    })
+    .map_err(|e| Verdict::Error {
+        ret: -i64::from(e.raw_os_error().unwrap_or(1)),
+    })?;
+    match contained.exit {
+        super::child::Exit::Hang | super::child::Exit::Lost => return Err(Verdict::TimedOut),
+        super::child::Exit::Signal(signal) => return Err(Verdict::Crashed { signal }),
+        super::child::Exit::Code(_) => {}
     }
-    // SAFETY: closing the parent's copy of the write end, which we own.
-    unsafe { libc::close(fds[1]) };
-    let mut report = Report {
-        status: 0,
-        n: 0,
-        recs: [[0; 9]; MAX_SAMPLES],
-    };
-    let size = std::mem::size_of::<Report>();
-    let mut got = 0usize;
-    let mut timed_out = false;
-    while got < size {
-        let mut pfd = libc::pollfd {
-            fd: fds[0],
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: poll on one descriptor we own.
-        let r = unsafe { libc::poll(&mut pfd, 1, job.timeout_ms) };
-        if r == 0 {
-            timed_out = true;
-            break;
-        }
-        if r < 0 {
-            break;
-        }
-        // SAFETY: reading into the remaining bytes of our own `report` (a plain repr(C) struct of
-        // integers, valid for any bit pattern).
-        let n = unsafe {
-            libc::read(
-                fds[0],
-                (&mut report as *mut Report as *mut u8).add(got) as *mut libc::c_void,
-                size - got,
-            )
-        };
-        if n <= 0 {
-            break;
-        }
-        got += n as usize;
+    if contained.output.len() < size {
+        return Err(Verdict::Error { ret: -1 });
     }
-    // SAFETY: closing our read end; killing and reaping our own child.
-    let status = unsafe {
-        libc::close(fds[0]);
-        if timed_out {
-            libc::kill(pid, libc::SIGKILL);
-        }
-        let mut st = 0;
-        libc::waitpid(pid, &mut st, 0);
-        st
-    };
-    if timed_out {
-        return Err(Verdict::TimedOut);
-    }
-    if libc::WIFSIGNALED(status) {
-        return Err(Verdict::Crashed {
-            signal: libc::WTERMSIG(status),
-        });
-    }
-    if got < size || report.status != 0 {
-        return Err(Verdict::Error {
-            ret: if report.status != 0 {
-                report.status
-            } else {
-                -1
-            },
-        });
+    // SAFETY: `output` holds at least size_of::<Report>() bytes, and Report is a repr(C) struct of
+    // integers, valid for any bit pattern; read_unaligned copies it out whatever the Vec's alignment.
+    let report: Report = unsafe { std::ptr::read_unaligned(contained.output.as_ptr().cast()) };
+    if report.status != 0 {
+        return Err(Verdict::Error { ret: report.status });
     }
     let n = (report.n.max(0) as usize).min(MAX_SAMPLES);
     Ok(report.recs[..n].to_vec())

@@ -102,8 +102,13 @@ pub(super) unsafe fn child_timens(job: &Job, fd: libc::c_int) -> ! {
         fail(errno());
     }
     if pid == 0 {
-        // SAFETY: see the function's contract.
-        unsafe { child_main(job, fd) }
+        // SAFETY: prctl with integer arguments: die with the parent, so that a grandchild whose path
+        // hangs ends when the runner kills its parent at the deadline instead of spinning on as an
+        // orphan. Then the experiment, per the function's contract.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            child_main(job, fd)
+        }
     }
     let mut st = 0;
     // SAFETY: waiting for our own child, then exiting the way it did.
