@@ -5,9 +5,10 @@
 use crate::image::{Class, Endian};
 use goblin::elf::header as eh;
 
-/// An architecture as a vDSO image is built for it.
+/// An architecture as a vDSO image is built for it (machine, class, byte order, soname, version,
+/// exports): what the generators draw from. Not `arch::Arch`, which is what a parsed image is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arch {
+pub struct Platform {
     pub name: &'static str,
     pub machine: u16,
     pub class: Class,
@@ -108,8 +109,8 @@ const LOONGARCH: &[&str] = &[
 ];
 
 /// Every class/machine/endianness combination a real vDSO comes in.
-pub const ARCHES: &[Arch] = &[
-    Arch {
+pub const ARCHES: &[Platform] = &[
+    Platform {
         name: "x86_64",
         machine: eh::EM_X86_64,
         class: Class::Elf64,
@@ -118,7 +119,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6",
         exports: X86_64,
     },
-    Arch {
+    Platform {
         name: "i386",
         machine: eh::EM_386,
         class: Class::Elf32,
@@ -127,7 +128,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.5",
         exports: I386,
     },
-    Arch {
+    Platform {
         name: "x32",
         machine: eh::EM_X86_64,
         class: Class::Elf32,
@@ -136,7 +137,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6",
         exports: X32,
     },
-    Arch {
+    Platform {
         name: "arm64",
         machine: eh::EM_AARCH64,
         class: Class::Elf64,
@@ -145,7 +146,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6.39",
         exports: ARM64,
     },
-    Arch {
+    Platform {
         name: "arm",
         machine: eh::EM_ARM,
         class: Class::Elf32,
@@ -154,7 +155,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6",
         exports: ARM,
     },
-    Arch {
+    Platform {
         name: "ppc64le",
         machine: eh::EM_PPC64,
         class: Class::Elf64,
@@ -163,7 +164,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6.15",
         exports: PPC64,
     },
-    Arch {
+    Platform {
         name: "ppc64",
         machine: eh::EM_PPC64,
         class: Class::Elf64,
@@ -172,7 +173,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6.15",
         exports: PPC64,
     },
-    Arch {
+    Platform {
         name: "ppc",
         machine: eh::EM_PPC,
         class: Class::Elf32,
@@ -181,7 +182,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6.15",
         exports: PPC64,
     },
-    Arch {
+    Platform {
         name: "s390x",
         machine: eh::EM_S390,
         class: Class::Elf64,
@@ -190,7 +191,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6.29",
         exports: S390X,
     },
-    Arch {
+    Platform {
         name: "s390",
         machine: eh::EM_S390,
         class: Class::Elf32,
@@ -199,7 +200,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6.29",
         exports: S390X,
     },
-    Arch {
+    Platform {
         name: "riscv64",
         machine: eh::EM_RISCV,
         class: Class::Elf64,
@@ -208,7 +209,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_4.15",
         exports: RISCV64,
     },
-    Arch {
+    Platform {
         name: "mips64el",
         machine: eh::EM_MIPS,
         class: Class::Elf64,
@@ -217,7 +218,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6",
         exports: MIPS,
     },
-    Arch {
+    Platform {
         name: "mipsel",
         machine: eh::EM_MIPS,
         class: Class::Elf32,
@@ -226,7 +227,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6",
         exports: MIPS,
     },
-    Arch {
+    Platform {
         name: "mips",
         machine: eh::EM_MIPS,
         class: Class::Elf32,
@@ -235,7 +236,7 @@ pub const ARCHES: &[Arch] = &[
         version: "LINUX_2.6",
         exports: MIPS,
     },
-    Arch {
+    Platform {
         name: "loongarch64",
         machine: eh::EM_LOONGARCH,
         class: Class::Elf64,
@@ -277,6 +278,6 @@ pub fn all_names_ref() -> &'static [&'static str] {
     })
 }
 
-pub fn arch(name: &str) -> Option<&'static Arch> {
+pub fn arch(name: &str) -> Option<&'static Platform> {
     ARCHES.iter().find(|a| a.name == name)
 }

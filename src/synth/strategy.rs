@@ -7,7 +7,7 @@
 //!   the `__vdso_*` functions with their weak aliases, `LINUX_2.6`, both hash tables; only offsets and
 //!   sizes vary.
 
-use super::pools::{self, Arch, ARCHES, VERSIONS};
+use super::pools::{self, Platform, ARCHES, VERSIONS};
 use super::{HashStyle, Name, Quirks, Spec, SymSpec};
 use crate::image::{Binding, Class, SymKind};
 use proptest::prelude::*;
@@ -34,7 +34,7 @@ fn binding() -> impl Strategy<Value = Binding> {
 }
 
 /// A symbol name: mostly real vDSO entry points, sometimes an arbitrary C identifier.
-fn name(arch: &'static Arch) -> impl Strategy<Value = String> {
+fn name(arch: &'static Platform) -> impl Strategy<Value = String> {
     prop_oneof![
         4 => select(arch.exports).prop_map(str::to_string),
         1 => select(pools::all_names()).prop_map(str::to_string),
@@ -79,7 +79,7 @@ fn base(class: Class) -> impl Strategy<Value = u64> {
 }
 
 /// Any spec for one architecture.
-pub fn for_arch(arch: &'static Arch) -> impl Strategy<Value = Spec> {
+pub fn for_arch(arch: &'static Platform) -> impl Strategy<Value = Spec> {
     let versions = subsequence(VERSIONS, 0..=3).prop_map(move |mut v| {
         // The architecture's own version first, as the kernel's linker scripts define it.
         if !v.is_empty() {
