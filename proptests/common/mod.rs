@@ -11,7 +11,7 @@ pub use vdso_lab::synth::evolve::{evolve, layout_symbols, Evolution, Mutation};
 pub use vdso_lab::synth::strategy as spec;
 
 use proptest::prelude::*;
-use vdso_lab::synth::pools::{self, Arch as PoolArch};
+use vdso_lab::synth::pools::{self, Platform};
 use vdso_lab::synth::Spec;
 
 pub fn mutation() -> impl Strategy<Value = Mutation> {
@@ -52,7 +52,7 @@ pub fn use_everything(img: &vdso_lab::image::Image) {
 }
 
 /// The pool architectures whose trampolines the lab models (encode + independent decode).
-pub fn modelled_arch() -> impl Strategy<Value = &'static PoolArch> {
+pub fn modelled_arch() -> impl Strategy<Value = &'static Platform> {
     proptest::sample::select(vec!["x86_64", "i386", "x32", "arm64", "arm"])
         .prop_map(|n| pools::arch(n).expect("pool arch"))
 }
