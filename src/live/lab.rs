@@ -535,10 +535,6 @@ impl Lab {
         Some(copy.base + copy.entries[k]?)
     }
 
-    fn timeout_ms(&self) -> i32 {
-        i32::try_from(self.cfg.child_timeout.as_millis()).unwrap_or(i32::MAX)
-    }
-
     /// Forget every image added with [`Lab::add_dumped`] (their mappings are unmapped).
     pub fn drop_dumped(&mut self) {
         self.images.clear();
@@ -641,18 +637,7 @@ impl Lab {
     /// Run `f` by calling `entry` directly in a child (an arbitrary address: tests use it to show that a
     /// path that crashes becomes a verdict and the runner goes on).
     pub fn run_entry(&self, entry: u64, f: Func, clock: Option<i32>) -> Experiment {
-        let job = Job {
-            path: CallPath::Direct,
-            func: f,
-            clock: clock.unwrap_or(0),
-            entry,
-            remap: RemapJob::default(),
-            timens: false,
-            bench_calls: 0,
-            fallback_probe: false,
-            samples: self.cfg.samples,
-            timeout_ms: self.timeout_ms(),
-        };
+        let job = Job::plain(CallPath::Direct, f, clock.unwrap_or(0), entry, &self.cfg);
         let verdict = match run_in_child(&job) {
             Err(v) => v,
             Ok(recs) => judge_raw(f, &recs, 1),
@@ -726,16 +711,8 @@ impl Lab {
     /// Can this process create time namespaces? `Err` says why not (not root, no kernel support).
     pub fn timens_supported(&self) -> Result<(), String> {
         let job = Job {
-            path: CallPath::Syscall,
-            func: Func::Time,
-            clock: 0,
-            entry: 0,
-            remap: RemapJob::default(),
             timens: true,
-            bench_calls: 0,
-            fallback_probe: false,
-            samples: self.cfg.samples,
-            timeout_ms: self.timeout_ms(),
+            ..Job::plain(CallPath::Syscall, Func::Time, 0, 0, &self.cfg)
         };
         match run_in_child(&job) {
             Ok(_) => Ok(()),
@@ -854,19 +831,13 @@ impl Lab {
         bench_calls: u32,
     ) -> Job {
         Job {
-            path,
-            func,
-            clock,
-            entry,
             remap: match path {
                 CallPath::Remapped(n) => self.remap_plan(n),
                 _ => RemapJob::default(),
             },
             timens,
             bench_calls,
-            fallback_probe: false,
-            samples: self.cfg.samples,
-            timeout_ms: self.timeout_ms(),
+            ..Job::plain(path, func, clock, entry, &self.cfg)
         }
     }
 
@@ -1080,19 +1051,7 @@ pub fn run_at(
         matches!(path, CallPath::Syscall | CallPath::Libc | CallPath::Direct),
         "run_at moves nothing: syscall, libc or direct only"
     );
-    let cfg = LabConfig::default();
-    let job = Job {
-        path,
-        func: f,
-        clock: clock.unwrap_or(0),
-        entry,
-        remap: RemapJob::default(),
-        timens: false,
-        bench_calls: 0,
-        fallback_probe: false,
-        samples: cfg.samples,
-        timeout_ms: i32::try_from(cfg.child_timeout.as_millis()).unwrap_or(i32::MAX),
-    };
+    let job = Job::plain(path, f, clock.unwrap_or(0), entry, &LabConfig::default());
     match run_in_child(&job) {
         Err(v) => v,
         Ok(recs) => judge_raw(f, &recs, resolution),

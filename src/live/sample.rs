@@ -34,6 +34,31 @@ pub(super) struct Job {
     pub(super) fallback_probe: bool,
 }
 
+impl Job {
+    /// A job that samples `func` through `path` at `entry` as `cfg` says, moving nothing, in this
+    /// namespace; callers set the rest (remap, timens, bench, probe) where they need it.
+    pub(super) fn plain(
+        path: CallPath,
+        func: Func,
+        clock: i32,
+        entry: u64,
+        cfg: &super::lab::LabConfig,
+    ) -> Job {
+        Job {
+            path,
+            func,
+            clock,
+            entry,
+            remap: RemapJob::default(),
+            timens: false,
+            bench_calls: 0,
+            fallback_probe: false,
+            samples: cfg.samples,
+            timeout_ms: i32::try_from(cfg.child_timeout.as_millis()).unwrap_or(i32::MAX),
+        }
+    }
+}
+
 /// One raw sample as the child writes it (plain integers, so the report can cross a pipe as bytes).
 /// Clock functions: `[before_s, before_ns, value_s, value_ns, after_s, after_ns, ret, 0, 0]`; exact
 /// functions: `[.., ret, expected, got]` in the last three; getrandom: `[head 1, head 2, ret 1, ret 2,
