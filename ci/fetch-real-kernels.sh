@@ -16,30 +16,15 @@ root=$PWD
 apt=$root/target/apt
 cache=$root/target/kernel-cache
 out=$root/corpus/real
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/etc/apt.conf.d" "$apt/etc/preferences.d" "$cache" "$out"
+mkdir -p "$cache" "$out"
 arches=(amd64 arm64 armhf i386 ppc64el s390x riscv64 mips64el)
 suites=(bullseye bookworm trixie sid)
-{
-    for s in "${suites[@]}"; do
-        echo "deb [arch=$(IFS=,; echo "${arches[*]}") signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $s main"
-    done
-} > "$apt/sources.list"
-cat > "$apt/apt.conf" <<CONF
-Dir::State "$apt";
-Dir::State::Lists "$apt/lists";
-Dir::State::status "/dev/null";
-Dir::Cache "$apt";
-Dir::Cache::archives "$apt/archives";
-Dir::Etc::SourceList "$apt/sources.list";
-Dir::Etc::SourceParts "$apt/nonexistent";
-Dir::Etc::Parts "$apt/etc/apt.conf.d";
-Dir::Etc::PreferencesParts "$apt/etc/preferences.d";
-APT::Architectures { $(printf '"%s"; ' "${arches[@]}") };
-APT::Get::Download-Only "true";
-Acquire::Languages "none";
-Acquire::Check-Valid-Until "false";
-CONF
-export APT_CONFIG=$apt/apt.conf
+# shellcheck source=ci/private-apt.sh
+. ci/private-apt.sh
+private_apt "$apt" "$(for s in "${suites[@]}"; do
+    echo "deb [arch=$(IFS=,; echo "${arches[*]}") signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $s main"
+done)" "APT::Architectures { $(printf '"%s"; ' "${arches[@]}") };
+APT::Get::Download-Only \"true\";"
 quiet() { if [[ -t 1 ]]; then "$@"; else "$@" >/dev/null 2>&1; fi; }
 # Some suites lack some architectures (riscv64 before trixie, mips64el after bookworm): apt-get
 # reports those lists as missing; what exists is still usable.

@@ -18,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 out=$root/target/sources
 apt=$root/target/apt-src
-mkdir -p "$out" "$apt/lists/partial" "$apt/archives/partial" "$apt/etc/apt.conf.d" "$apt/etc/preferences.d"
+mkdir -p "$out"
 
 # name  source-package  upstream-version  tarball  sha256 (from the archive's Sources index)
 pins=(
@@ -29,23 +29,11 @@ pins=(
 )
 want=("$@")
 
-for s in bookworm trixie sid; do
+# shellcheck source=ci/private-apt.sh
+. ci/private-apt.sh
+private_apt "$apt" "$(for s in bookworm trixie sid; do
     echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $s main"
-done > "$apt/sources.list"
-cat > "$apt/apt.conf" <<CONF
-Dir::State "$apt";
-Dir::State::Lists "$apt/lists";
-Dir::State::status "/dev/null";
-Dir::Cache "$apt";
-Dir::Cache::archives "$apt/archives";
-Dir::Etc::SourceList "$apt/sources.list";
-Dir::Etc::SourceParts "$apt/nonexistent";
-Dir::Etc::Parts "$apt/etc/apt.conf.d";
-Dir::Etc::PreferencesParts "$apt/etc/preferences.d";
-Acquire::Languages "none";
-Acquire::Check-Valid-Until "false";
-CONF
-export APT_CONFIG=$apt/apt.conf
+done)"
 updated=0
 
 for pin in "${pins[@]}"; do
