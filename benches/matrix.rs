@@ -1,4 +1,4 @@
-//! `matrix` over every real image of `../shared/realvdso/images/` (1569 same-arch ordered pairs), per
+//! `matrix` over every real image of `corpus/real` (200 same-architecture ordered pairs), per
 //! policy, reported as pairs per second. Run: `cargo bench --bench matrix`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -6,18 +6,13 @@ use std::hint::black_box;
 use vdso_lab::matrix::{Entry, Matrix};
 
 fn benches(c: &mut Criterion) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realvdso/images");
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        eprintln!("skipped: {} not found", dir.display());
-        return;
-    };
-    let entries: Vec<Entry> = rd
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "so"))
-        .map(|p| Entry {
-            name: p.file_name().unwrap().to_string_lossy().into_owned(),
-            bytes: std::fs::read(&p).unwrap(),
+    let real = vdso_lab::corpus::real_images(&vdso_lab::corpus::root().join("real"))
+        .unwrap_or_else(|e| panic!("corpus/real: {e}"));
+    let entries: Vec<Entry> = real
+        .into_iter()
+        .map(|r| Entry {
+            name: r.name().to_string(),
+            bytes: r.bytes,
         })
         .collect();
     let pairs: usize = Matrix::build(&entries, &vdso_lab::policy::STRICT)

@@ -140,7 +140,7 @@ fn benches(c: &mut Criterion) {
         Err(e) => eprintln!("skipped: live: {e}"),
     }
     let x86 = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/realvdso/images/x86_64-vdso64-7.2.13.so");
+        .join("corpus/real/x86_64-vdso64-7.2.13+deb14-amd64.so");
     match std::fs::read(&x86) {
         Ok(bytes) => bench_image(c, "x86_64-vdso64-7.2.13", &bytes),
         Err(e) => eprintln!("skipped: {}: {e}", x86.display()),
