@@ -804,12 +804,16 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
         }
         let from = dv.start.wrapping_add(off);
         let style = policy.style;
-        // A short jump that does not reach falls back to the absolute form.
+        // A short jump that does not reach falls back to the absolute form — but only to one that does
+        // reach: on MIPS the absolute form is CRIU's stub, which never does (see arch::encode_mips).
         let encoded = arch.encode(style, from, target).or_else(|e| {
-            if style == Style::Relative {
-                arch.encode(Style::Absolute, from, target)
-            } else {
-                Err(e)
+            if style != Style::Relative {
+                return Err(e);
+            }
+            match arch.encode(Style::Absolute, from, target) {
+                Ok(b) if arch.decode(&b, from) == Some(target) => Ok(b),
+                Ok(_) => Err(e),
+                Err(e2) => Err(e2),
             }
         });
         let bytes = match encoded {
