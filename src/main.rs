@@ -281,12 +281,9 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
         let mut total = fuzzing::Replay::default();
         for dir in [corpus.join(t.name), corpus.join("regressions").join(t.name)] {
             let r = fuzzing::replay_dir(t, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            total.inputs += r.inputs;
-            total.ok += r.ok;
-            total.rejected += r.rejected;
-            total.failures.extend(r.failures);
+            total.absorb(r);
         }
-        let verdict = if !total.failures.is_empty() {
+        let verdict = if !total.failures.is_empty() || total.vacuous_run().is_some() {
             "FAIL"
         } else if total.inputs == 0 {
             "skipped"
@@ -297,9 +294,10 @@ fn check(corpus: &Path, json: bool) -> Result<bool, String> {
             &format!("corpus {}", t.name),
             verdict,
             format!(
-                "{} inputs: {} ok, {} rejected, {} failed{}",
+                "{} inputs: {} checked, {} vacuous, {} rejected, {} failed{}",
                 total.inputs,
-                total.ok,
+                total.checked,
+                total.vacuous,
                 total.rejected,
                 total.failures.len(),
                 if total.inputs == 0 {
@@ -536,19 +534,21 @@ fn replay(dir: &Path) -> Result<bool, String> {
     }
     let mut ok = true;
     println!(
-        "{:<12} {:<34} {:>7} {:>6} {:>9} {:>7}",
-        "target", "folder", "inputs", "ok", "rejected", "failed"
+        "{:<12} {:<34} {:>7} {:>7} {:>7} {:>9} {:>7}",
+        "target", "folder", "inputs", "checked", "vacuous", "rejected", "failed"
     );
     for t in TARGETS {
+        let mut total = fuzzing::Replay::default();
         for sub in [PathBuf::from(t.name), Path::new("regressions").join(t.name)] {
             let r = fuzzing::replay_dir(t, &dir.join(&sub))
                 .map_err(|e| format!("{}: {e}", dir.join(&sub).display()))?;
             println!(
-                "{:<12} {:<34} {:>7} {:>6} {:>9} {:>7}",
+                "{:<12} {:<34} {:>7} {:>7} {:>7} {:>9} {:>7}",
                 t.name,
                 sub.display(),
                 r.inputs,
-                r.ok,
+                r.checked,
+                r.vacuous,
                 r.rejected,
                 r.failures.len()
             );
@@ -560,6 +560,11 @@ fn replay(dir: &Path) -> Result<bool, String> {
                     msg.lines().next().unwrap_or("")
                 );
             }
+            total.absorb(r);
+        }
+        if let Some(why) = total.vacuous_run() {
+            ok = false;
+            println!("  FAILED {}: {why}", t.name);
         }
     }
     Ok(ok)

@@ -2,7 +2,7 @@
 //! same function `cargo fuzz run <target>` runs — and report every failing input before failing.
 
 use std::path::Path;
-use vdso_lab::fuzzing::{replay_dir, TARGETS};
+use vdso_lab::fuzzing::{replay_dir, Outcome, Replay, TARGETS};
 
 #[test]
 fn corpus_replays_clean() {
@@ -10,33 +10,44 @@ fn corpus_replays_clean() {
     let mut failures = Vec::new();
     let mut total = 0;
     for t in TARGETS {
+        let mut both = Replay::default();
         for dir in [root.join(t.name), root.join("regressions").join(t.name)] {
             let r = replay_dir(t, &dir).unwrap();
             println!(
-                "{} {}: {} inputs, {} ok, {} rejected, {} failed",
+                "{} {}: {} inputs, {} checked, {} vacuous, {} rejected, {} failed",
                 t.name,
                 dir.display(),
                 r.inputs,
-                r.ok,
+                r.checked,
+                r.vacuous,
                 r.rejected,
                 r.failures.len()
             );
-            total += r.inputs;
-            for (f, msg) in r.failures {
-                failures.push(format!("{}: {}: {msg}", t.name, f.display()));
-            }
+            both.absorb(r);
+        }
+        total += both.inputs;
+        if let Some(why) = both.vacuous_run() {
+            failures.push(format!("{}: vacuous: {why}", t.name));
+        }
+        for (f, msg) in both.failures {
+            failures.push(format!("{}: {}: {msg}", t.name, f.display()));
         }
     }
     // The real-kernel images (corpus/real/*.so) go through the parser's target too.
     let parse = TARGETS.iter().find(|t| t.name == "vdso_parse").unwrap();
     let r = replay_dir(parse, &root.join("real")).unwrap();
     println!(
-        "vdso_parse corpus/real: {} inputs, {} ok, {} failed",
+        "vdso_parse corpus/real: {} inputs, {} checked, {} vacuous, {} rejected, {} failed",
         r.inputs,
-        r.ok,
+        r.checked,
+        r.vacuous,
+        r.rejected,
         r.failures.len()
     );
     total += r.inputs;
+    if let Some(why) = r.vacuous_run() {
+        failures.push(format!("vdso_parse corpus/real: vacuous: {why}"));
+    }
     for (f, msg) in r.failures {
         failures.push(format!("vdso_parse: {}: {msg}", f.display()));
     }
@@ -67,8 +78,8 @@ fn every_target_survives_a_fixed_seed_smoke() {
                 })
                 .collect();
             match (t.run)(&data) {
-                vdso_lab::fuzzing::Outcome::Ok => ok += 1,
-                vdso_lab::fuzzing::Outcome::Reject => rejected += 1,
+                Outcome::Checked | Outcome::Vacuous(_) => ok += 1,
+                Outcome::Reject => rejected += 1,
             }
         }
         println!("{}: {ok} ok, {rejected} rejected", t.name);
