@@ -54,7 +54,7 @@ for f in "${files[@]}"; do
         filter=(--re "$MUTANTS_RE")
     fi
     # shellcheck disable=SC2046 # the test arguments are words
-    cmd=(cargo mutants --test-workspace=true --file "$f" "${filter[@]}" -j "${MUTANTS_JOBS:-1}"
+    cmd=(cargo mutants --workspace --test-workspace=true --file "$f" "${filter[@]}" -j "${MUTANTS_JOBS:-1}"
         --timeout "${MUTANTS_TIMEOUT:-120}" --output "$out_root/$name" -- $(tests_for "$f"))
     echo "mutants: ${cmd[*]}"
     t0=$SECONDS
