@@ -647,3 +647,396 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &Policy) -> Check {
     }
     Check::Checked
 }
+
+#[cfg(test)]
+mod tests {
+    //! The oracles themselves under test: each is fed a plan that is wrong in one way and must panic,
+    //! and a right plan on which it must hold and say `Checked`. Without these, an oracle weakened to
+    //! accept everything passes every other test (the planner is right on them).
+    use super::*;
+    use crate::layout::Role;
+    use crate::plan::{default_bases, plan, Finding, Move, Severity};
+    use crate::policy::{CRIU_4_1, STRICT, STRICT_PROXY};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    fn real(name: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus/real")
+            .join(name);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    const X86_6_1: &str = "x86_64-vdso64-6.1.0-50-amd64.so";
+    const X86_6_12: &str = "x86_64-vdso64-6.12.117+deb13-amd64.so";
+
+    /// Panics with a message containing `what` (the invariant and the reason).
+    fn fails(what: &str, f: impl FnOnce() -> Check) {
+        let e = catch_unwind(AssertUnwindSafe(f)).expect_err("the oracle accepted a wrong plan");
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        assert!(msg.contains(what), "wrong panic (want `{what}`): {msg}");
+    }
+
+    fn stale(p: &Plan, img: &Image) -> Vec<Finding> {
+        img.functions()
+            .map(|s| Finding {
+                kind: FindingKind::StaleEntry,
+                severity: Severity::Error,
+                symbol: Some(key(s.name, s.version)),
+                detail: "wrong on purpose".into(),
+            })
+            .chain(
+                p.findings
+                    .iter()
+                    .filter(|f| f.severity < Severity::Error)
+                    .cloned(),
+            )
+            .collect()
+    }
+
+    /// A 6.1 image restored on 6.12 (nothing missing) under `policy`: the sides and the planner's plan.
+    fn with_plan(policy: &Policy, f: impl FnOnce(&Side, &Side, Plan)) {
+        let (db, rb) = (real(X86_6_1), real(X86_6_12));
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let p = plan(&ds, &rs, policy);
+        f(&ds, &rs, p)
+    }
+
+    #[test]
+    fn a_right_proxy_is_checked_by_invariants_4_and_5() {
+        with_plan(&STRICT, |ds, rs, p| {
+            assert!(matches!(p.decision, Decision::Proxy { .. }), "{p:?}");
+            assert_eq!(check_plan_sound(ds, rs, &STRICT, &p), Check::Checked);
+            assert_eq!(check_patch_safety(ds, &p), Check::Checked);
+            assert_eq!(
+                check_remap_safety(&ds.layout, &rs.layout, &p),
+                Check::Vacuous("not a remap")
+            );
+        });
+    }
+
+    #[test]
+    fn strict_refusing_when_nothing_is_missing_fails_invariant_4() {
+        with_plan(&STRICT, |ds, rs, mut p| {
+            p.findings = stale(&p, ds.image);
+            p.decision = Decision::Refused;
+            fails("yet the restore is refused", || {
+                check_plan_sound(ds, rs, &STRICT, &p)
+            });
+        });
+    }
+
+    #[test]
+    fn strict_calling_every_entry_stale_fails_invariant_4() {
+        with_plan(&STRICT_PROXY, |ds, rs, mut p| {
+            p.findings = stale(&p, ds.image);
+            p.decision = Decision::Proxy {
+                patches: vec![],
+                park: rs.layout.get(Role::Vdso).unwrap().start,
+            };
+            fails("yet the plan has errors", || {
+                check_plan_sound(ds, rs, &STRICT_PROXY, &p)
+            });
+            // The same plan under a CRIU preset is merely a bad plan that says so: it holds.
+            assert_eq!(check_plan_sound(ds, rs, &CRIU_4_1, &p), Check::Checked);
+        });
+    }
+
+    #[test]
+    fn an_unnamed_unpatched_entry_fails_invariant_4() {
+        with_plan(&CRIU_4_1, |ds, rs, mut p| {
+            let Decision::Proxy { patches, .. } = &mut p.decision else {
+                panic!("{p:?}")
+            };
+            let gone = patches.remove(0);
+            p.findings.retain(|f| {
+                !gone
+                    .symbols
+                    .iter()
+                    .any(|s| f.symbol.as_deref() == Some(s.as_str()))
+            });
+            fails("not on its runtime counterpart", || {
+                check_plan_sound(ds, rs, &CRIU_4_1, &p)
+            });
+        });
+    }
+
+    #[test]
+    fn a_trampoline_to_the_wrong_function_fails_invariant_4() {
+        with_plan(&STRICT, |ds, rs, mut p| {
+            let dv = ds.layout.get(Role::Vdso).unwrap().start;
+            let Decision::Proxy { patches, .. } = &mut p.decision else {
+                panic!("{p:?}")
+            };
+            // The first patch jumps where the second one does (re-encoded, so invariant 5 holds).
+            let (to, at) = (patches[1].target, patches[0].offset);
+            patches[0].target = to;
+            patches[0].bytes = Arch::X86_64.encode(Style::Absolute, dv + at, to).unwrap();
+            assert_eq!(check_patch_safety(ds, &p), Check::Checked);
+            fails("not on its runtime counterpart", || {
+                check_plan_sound(ds, rs, &STRICT, &p)
+            });
+        });
+    }
+
+    #[test]
+    fn a_patch_that_does_not_decode_to_its_target_fails_invariant_5() {
+        with_plan(&STRICT, |ds, _, mut p| {
+            let Decision::Proxy { patches, .. } = &mut p.decision else {
+                panic!("{p:?}")
+            };
+            patches[0].target += 16;
+            fails("does not decode to its target", || {
+                check_patch_safety(ds, &p)
+            });
+        });
+    }
+
+    #[test]
+    fn a_patch_outside_text_fails_invariant_5() {
+        with_plan(&STRICT, |ds, _, mut p| {
+            let Decision::Proxy { patches, .. } = &mut p.decision else {
+                panic!("{p:?}")
+            };
+            patches[0].offset = 0; // the ELF header
+            patches.sort_by_key(|t| t.offset);
+            fails("outside .text", || check_patch_safety(ds, &p));
+        });
+    }
+
+    #[test]
+    fn overlapping_patches_must_be_flagged() {
+        with_plan(&STRICT, |ds, _, mut p| {
+            let Decision::Proxy { patches, .. } = &mut p.decision else {
+                panic!("{p:?}")
+            };
+            let mut twin = patches[0].clone();
+            twin.offset += 1;
+            patches.insert(1, twin);
+            fails("overlap unflagged", || check_patch_safety(ds, &p));
+        });
+    }
+
+    fn remap_case(f: impl FnOnce(&Side, &Side, Plan)) {
+        let b = real(X86_6_12);
+        let img = Image::parse(&b).unwrap();
+        let (d0, r0) = default_bases(Arch::of(&img));
+        let (ds, rs) = (Side::preset(&img, d0), Side::preset(&img, r0));
+        let p = plan(&ds, &rs, &STRICT);
+        assert!(matches!(p.decision, Decision::Remap { .. }), "{p:?}");
+        f(&ds, &rs, p)
+    }
+
+    #[test]
+    fn a_right_remap_is_checked_by_invariants_4_and_6() {
+        remap_case(|ds, rs, p| {
+            assert_eq!(check_plan_sound(ds, rs, &STRICT, &p), Check::Checked);
+            assert_eq!(
+                check_remap_safety(&ds.layout, &rs.layout, &p),
+                Check::Checked
+            );
+            assert_eq!(check_patch_safety(ds, &p), Check::Vacuous("not a proxy"));
+        });
+    }
+
+    #[test]
+    fn a_remap_that_misses_the_dumped_vdso_fails_invariants_4_and_6() {
+        remap_case(|ds, rs, mut p| {
+            let Decision::Remap { moves } = &mut p.decision else {
+                unreachable!()
+            };
+            for m in moves.iter_mut() {
+                m.to += 4096;
+            }
+            fails("invariant 6", || {
+                check_remap_safety(&ds.layout, &rs.layout, &p)
+            });
+            fails("invariant 4", || check_plan_sound(ds, rs, &STRICT, &p));
+        });
+    }
+
+    #[test]
+    fn a_remap_that_tears_the_layout_apart_fails_invariant_6() {
+        remap_case(|ds, rs, mut p| {
+            let Decision::Remap { moves } = &mut p.decision else {
+                unreachable!()
+            };
+            let v = moves.iter().position(|m| m.role == Role::Vvar).unwrap();
+            moves[v].to += 4096;
+            fails("invariant 6", || {
+                check_remap_safety(&ds.layout, &rs.layout, &p)
+            });
+        });
+        remap_case(|ds, rs, mut p| {
+            let Decision::Remap { moves } = &mut p.decision else {
+                unreachable!()
+            };
+            moves.retain(|m| m.role != Role::Vdso);
+            fails("invariant 6", || {
+                check_remap_safety(&ds.layout, &rs.layout, &p)
+            });
+        });
+        remap_case(|ds, rs, mut p| {
+            let Decision::Remap { moves } = &mut p.decision else {
+                unreachable!()
+            };
+            moves.clear();
+            fails("invariant 6", || {
+                check_remap_safety(&ds.layout, &rs.layout, &p)
+            });
+        });
+        remap_case(|ds, rs, mut p| {
+            // Both moves start from the wrong place (same displacement): not the runtime mappings.
+            let Decision::Remap { moves } = &mut p.decision else {
+                unreachable!()
+            };
+            for m in moves.iter_mut() {
+                m.from += 4096;
+                m.to += 4096;
+            }
+            fails("invariant 6", || {
+                check_remap_safety(&ds.layout, &rs.layout, &p)
+            });
+        });
+        remap_case(|ds, rs, mut p| {
+            // Two mappings moved onto each other.
+            let Decision::Remap { moves } = &mut p.decision else {
+                unreachable!()
+            };
+            let vdso = *moves.iter().find(|m| m.role == Role::Vdso).unwrap();
+            moves.push(Move {
+                role: Role::Vvar,
+                ..vdso
+            });
+            fails("invariant 6", || {
+                check_remap_safety(&ds.layout, &rs.layout, &p)
+            });
+        });
+    }
+
+    #[test]
+    fn a_strict_refusal_must_name_what_is_missing() {
+        // 6.12 restored on 6.1: __vdso_getrandom (and its alias) are missing.
+        let (db, rb) = (real(X86_6_12), real(X86_6_1));
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let mut p = plan(&ds, &rs, &STRICT);
+        assert_eq!(p.decision, Decision::Refused);
+        assert_eq!(check_plan_sound(&ds, &rs, &STRICT, &p), Check::Checked);
+        p.findings.remove(0);
+        fails("invariant 4", || check_plan_sound(&ds, &rs, &STRICT, &p));
+        p.findings.clear();
+        fails("invariant 4", || check_plan_sound(&ds, &rs, &STRICT, &p));
+    }
+
+    #[test]
+    fn unmodelled_architectures_are_judged_by_knowledge() {
+        let (db, rb) = (
+            real("riscv64-vdso-6.12.117+deb13-riscv64.so"),
+            real("riscv64-vdso-7.2.13+deb14-riscv64.so"),
+        );
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let p = plan(&ds, &rs, &STRICT_PROXY);
+        assert_eq!(
+            check_plan_sound(&ds, &rs, &STRICT_PROXY, &p),
+            Check::Checked
+        );
+        let mut silent = p.clone();
+        silent.findings.clear();
+        fails("invariant 4", || {
+            check_plan_sound(&ds, &rs, &STRICT_PROXY, &silent)
+        });
+        // A policy that does not know __vdso_getrandom leaves it stale: a finding must say so.
+        let p = plan(&ds, &rs, &CRIU_4_1);
+        assert_eq!(check_plan_sound(&ds, &rs, &CRIU_4_1, &p), Check::Checked);
+        let mut quiet = p.clone();
+        quiet.findings.retain(|f| f.kind != FindingKind::StaleEntry);
+        fails("invariant 4", || {
+            check_plan_sound(&ds, &rs, &CRIU_4_1, &quiet)
+        });
+    }
+
+    #[test]
+    fn mismatched_architectures_must_be_refused() {
+        let (db, rb) = (real(X86_6_12), real("i386-vdso32-6.12.117+deb13-amd64.so"));
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let p = plan(&ds, &rs, &STRICT);
+        assert!(matches!(
+            check_plan_sound(&ds, &rs, &STRICT, &p),
+            Check::Vacuous(_)
+        ));
+        let mut through = p.clone();
+        through.decision = Decision::Proxy {
+            patches: vec![],
+            park: r0,
+        };
+        fails("invariant 4", || {
+            check_plan_sound(&ds, &rs, &STRICT, &through)
+        });
+    }
+
+    #[test]
+    fn check_any_is_checked_when_one_is() {
+        let v = Check::Vacuous("a");
+        assert_eq!(Check::any([v, Check::Checked], "z"), Check::Checked);
+        assert_eq!(Check::any([Check::Checked, v], "z"), Check::Checked);
+        assert_eq!(Check::any([v, Check::Vacuous("b")], "z"), v);
+        assert_eq!(Check::any([], "z"), Check::Vacuous("z"));
+    }
+
+    #[test]
+    fn follow_decodes_stops_and_gives_up() {
+        let arch = Arch::X86_64;
+        let jmp = |from: u64, to: u64| arch.encode(Style::Relative, from, to).unwrap();
+        // dumped at 0x1000 (64 bytes), runtime at 0x9000 (32 bytes).
+        let mut d = vec![0x90u8; 64];
+        d[0..5].copy_from_slice(&jmp(0x1000, 0x1010)); // → another trampoline
+        d[0x10..0x15].copy_from_slice(&jmp(0x1010, 0x9008)); // → runtime + 8
+        d[0x20..0x25].copy_from_slice(&jmp(0x1020, 0x1020)); // → itself
+        d[0x30..0x35].copy_from_slice(&jmp(0x1030, 0x5000)); // → nothing
+        let runtime = vec![0xccu8; 32];
+        let r = Restored {
+            arch,
+            dumped: (0x1000, std::borrow::Cow::Owned(d)),
+            runtime: Some((0x9000, &runtime)),
+        };
+        let (l, hops) = r.follow(0x1000);
+        assert_eq!(l, Landing::Runtime(8));
+        assert_eq!(hops.as_slice(), &[0x1000, 0x1010, 0x9008]);
+        assert_eq!(r.follow(0x1008).0, Landing::Stale(8));
+        assert_eq!(r.follow(0x1020).0, Landing::Nowhere(0x1020));
+        assert_eq!(r.follow(0x1030).0, Landing::Nowhere(0x5000));
+        assert_eq!(r.follow(0x1040).0, Landing::Nowhere(0x1040)); // one past the end
+        assert_eq!(r.follow(0x901f).0, Landing::Runtime(0x1f));
+        assert_eq!(r.follow(0x9020).0, Landing::Nowhere(0x9020));
+        assert_eq!(r.follow(0xfff).0, Landing::Nowhere(0xfff));
+    }
+
+    #[test]
+    fn patched_copy_writes_exactly_the_patches() {
+        let p = |offset: u64, b: &[u8]| Patch {
+            offset,
+            bytes: b.into(),
+            symbols: smallvec::smallvec![],
+            target: 0,
+        };
+        let out = patched_copy(
+            &[0; 8],
+            &[p(1, &[1, 2]), p(6, &[3, 4, 5]), p(u64::MAX, &[9])],
+        );
+        // The patch that does not fit is left out, not truncated.
+        assert_eq!(out, [0, 1, 2, 0, 0, 0, 0, 0]);
+        let out = patched_copy(&[0; 8], &[p(6, &[3, 4])]);
+        assert_eq!(out, [0, 0, 0, 0, 0, 0, 3, 4]);
+    }
+}
