@@ -729,6 +729,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_lookup_agrees_only_when_every_present_table_gives_the_linear_answer() {
+        use super::{Lookup, Probe::*};
+        let l = |sysv, gnu, linear| Lookup { sysv, gnu, linear };
+        assert!(l(Found(2), Found(2), Some(2)).agrees());
+        assert!(l(Absent, Found(2), Some(2)).agrees());
+        assert!(l(NotFound, Absent, None).agrees());
+        assert!(!l(Found(3), Found(2), Some(2)).agrees());
+        assert!(!l(Found(2), Found(3), Some(2)).agrees());
+        assert!(!l(Found(2), NotFound, Some(2)).agrees());
+        assert!(!l(NotFound, Found(2), Some(2)).agrees());
+        assert!(!l(Absent, Found(2), None).agrees());
+    }
+
     fn u32_at(b: &[u8], at: usize, le: bool) -> u32 {
         let w: [u8; 4] = b[at..at + 4].try_into().unwrap();
         if le {
