@@ -743,6 +743,28 @@ mod tests {
         assert!(!l(Absent, Found(2), None).agrees());
     }
 
+    /// x86-64 vDSOs define their version name `LINUX_2.6` as an absolute symbol (readelf: `ABS`), which
+    /// no lookup may answer with; the functions next to it are found by every table.
+    #[test]
+    fn lookups_never_answer_with_an_absolute_symbol() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../corpus/real/x86_64-vdso64-6.12.117+deb13-amd64.so");
+        let Ok(b) = std::fs::read(&p) else {
+            println!("skipped: {} is missing", p.display());
+            return;
+        };
+        let img = crate::image::Image::parse(&b).unwrap();
+        let abs = img.symbols().find(|s| s.name == "LINUX_2.6").unwrap();
+        assert_eq!(abs.offset, None);
+        let l = img.lookup("LINUX_2.6", None);
+        assert_eq!(
+            (l.sysv, l.gnu, l.linear),
+            (super::Probe::NotFound, super::Probe::NotFound, None)
+        );
+        let f = img.lookup("__vdso_time", Some("LINUX_2.6"));
+        assert!(f.linear.is_some() && f.agrees(), "{f:?}");
+    }
+
     fn u32_at(b: &[u8], at: usize, le: bool) -> u32 {
         let w: [u8; 4] = b[at..at + 4].try_into().unwrap();
         if le {
