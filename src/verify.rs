@@ -379,5 +379,10 @@ mod tests {
             Verdict::Crashed { signal: 11 }
         );
         assert_eq!(Verdict::NotExercised.worst(a), a);
+        // Of two failures of one kind, the first is kept (the one the report names first).
+        assert_eq!(
+            Verdict::Error { ret: -1 }.worst(Verdict::Error { ret: -2 }),
+            Verdict::Error { ret: -1 }
+        );
     }
 }
