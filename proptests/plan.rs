@@ -55,7 +55,10 @@ proptest! {
             oracles::check_patch_safety(&ds, &p),
             oracles::check_remap_safety(&ds.layout, &rs.layout, &p),
         ];
-        prop_assert_eq!(oracles::Check::any(checks, ""), oracles::Check::Checked);
+        // An image with an exported function gives invariant 4 something to follow.
+        if di.functions().next().is_some() {
+            prop_assert_eq!(oracles::Check::any(checks, ""), oracles::Check::Checked);
+        }
     }
 
     #[test]
