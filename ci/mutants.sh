@@ -38,7 +38,7 @@ tests_for() {
         core/src/image/hash.rs) echo "--lib --test corpus_replay --test prop_lookups --test real_images" ;;
         src/verify.rs) echo "--lib --test live_lab --test prop_live" ;;
         core/src/policy.rs) echo "--lib --test policy_presets --test prop_plan --test real_plans --test corpus_replay" ;;
-        core/src/plan.rs) echo "--lib --test prop_plan --test real_plans --test corpus_replay" ;;
+        core/src/plan.rs) echo "--lib --test plan_api --test prop_plan --test real_plans --test corpus_replay" ;;
         src/fuzzing/oracles.rs) echo "--lib --test corpus_replay --test prop_plan" ;;
         *) echo "--lib" ;;
     esac
