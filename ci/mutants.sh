@@ -35,7 +35,7 @@ fi
 # The tests each file is judged by (arguments to `cargo test --workspace`).
 tests_for() {
     case "$1" in
-        core/src/image/hash.rs) echo "--lib --test corpus_replay --test prop_lookups --test real_images" ;;
+        core/src/image/hash.rs) echo "--lib --test corpus_replay --test prop_lookups --test real_images --test corrupt" ;;
         src/verify.rs) echo "--lib --test live_lab --test prop_live" ;;
         core/src/policy.rs) echo "--lib --test policy_presets --test prop_plan --test real_plans --test corpus_replay" ;;
         core/src/plan.rs) echo "--lib --test plan_api --test prop_plan --test real_plans --test corpus_replay" ;;
