@@ -997,6 +997,47 @@ mod tests {
         });
     }
 
+    /// The overlap excuse of the strict zero-error rule fires exactly when a runtime mapping shares an
+    /// address with the dumped `[vdso]`: not when it merely touches it from either side.
+    #[test]
+    fn crowded_excuses_an_overlap_not_a_neighbour() {
+        let (db, rb) = (real(X86_6_1), real(X86_6_12));
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, _) = default_bases(Arch::of(&di));
+        let ds = Side::preset(&di, d0);
+        let dv = *ds.layout.get(Role::Vdso).unwrap();
+        let dend = dv.start + dv.len().max(db.len() as u64);
+        let exports: Funcs = di.functions().collect();
+        let rfuncs: Funcs = ri.functions().collect();
+        // Where the runtime [vdso] must go for its first mapping to start at `at`, and for its last
+        // to end at `at`.
+        let probe = Side::preset(&ri, 1 << 32);
+        let first = probe.layout.movable().next().unwrap().start;
+        let last = probe.layout.movable().map(|m| m.end).max().unwrap();
+        let starting_at = |at: u64| at + ((1 << 32) - first);
+        let ending_at = |at: u64| at - (last - (1 << 32));
+        let judge = |base: u64| {
+            let rs = Side::preset(&ri, base);
+            crowded(Arch::X86_64, &ds, &rs, &exports, &rfuncs)
+        };
+        assert_eq!(judge(d0 + (1 << 20)), None, "far above");
+        assert_eq!(judge(d0 - (1 << 20)), None, "far below");
+        assert_eq!(judge(starting_at(dend)), None, "touching from above");
+        assert_eq!(judge(ending_at(dv.start)), None, "touching from below");
+        let overlap = Some("the runtime mappings overlap the dumped [vdso]");
+        assert_eq!(
+            judge(starting_at(dend - 4096)),
+            overlap,
+            "one page into its end"
+        );
+        assert_eq!(
+            judge(ending_at(dv.start + 4096)),
+            overlap,
+            "one page into its start"
+        );
+        assert_eq!(judge(dv.start), overlap, "on top of it");
+    }
+
     #[test]
     fn check_any_is_checked_when_one_is() {
         let v = Check::Vacuous("a");
