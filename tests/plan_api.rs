@@ -228,3 +228,22 @@ fn strict_remaps_only_onto_the_same_shape_vclock_included() {
     let p = decide(&STRICT, modern(0x7f000), short(0x7f800));
     assert!(!remaps(&p), "{p:?}");
 }
+
+#[test]
+fn a_criu_remap_across_a_different_shape_is_flagged_unsound() {
+    // The same [vvar] size and order (what CRIU compares), but a one-page gap before the runtime
+    // [vdso]: CRIU remaps, and the distance from code to data is no longer the one the code expects.
+    let tight = |v| layout(&[("[vvar]", v - 4, 4), ("[vdso]", v, 2)]);
+    let gap = |v| layout(&[("[vvar]", v - 5, 4), ("[vdso]", v, 2)]);
+    let p = decide(&CRIU_4_0, tight(0x7f000), gap(0x7f800));
+    assert!(remaps(&p), "{p:?}");
+    assert!(
+        p.findings
+            .iter()
+            .any(|f| f.kind == FindingKind::UnsoundRemap && f.severity == Severity::Error),
+        "{p:?}"
+    );
+    // The same shape on both sides: a clean remap.
+    let same = decide(&CRIU_4_0, tight(0x7f000), tight(0x7f800));
+    assert!(remaps(&same) && same.errors() == 0, "{same:?}");
+}
