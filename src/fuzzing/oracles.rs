@@ -1038,6 +1038,42 @@ mod tests {
         assert_eq!(judge(dv.start), overlap, "on top of it");
     }
 
+    /// 6.1 → 6.12 → 7.2 on x86-64: nothing is missing on the way, so the chain is compared entry by
+    /// entry with the direct restore (Checked); backwards (7.2 → 6.1) strict refuses and says so.
+    #[test]
+    fn a_chain_of_real_kernels_is_checked() {
+        let imgs = [X86_6_1, X86_6_12, "x86_64-vdso64-7.2.13+deb14-amd64.so"].map(real);
+        let (d0, r0) = default_bases(Some(Arch::X86_64));
+        let hops = |order: &[usize]| -> Vec<Hop> {
+            order
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| Hop {
+                    bytes: &imgs[k],
+                    base: if i == 0 {
+                        d0
+                    } else {
+                        r0 + (i as u64 - 1) * (1 << 20)
+                    },
+                })
+                .collect()
+        };
+        for pol in [&STRICT, &STRICT_PROXY] {
+            assert_eq!(
+                check_chain(Arch::X86_64, &hops(&[0, 1, 2]), pol),
+                Check::Checked
+            );
+            assert_eq!(
+                check_chain(Arch::X86_64, &hops(&[2, 1, 0]), pol),
+                Check::Checked
+            );
+        }
+        assert!(matches!(
+            check_chain(Arch::X86_64, &hops(&[0]), &STRICT),
+            Check::Vacuous(_)
+        ));
+    }
+
     #[test]
     fn check_any_is_checked_when_one_is() {
         let v = Check::Vacuous("a");
