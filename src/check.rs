@@ -239,7 +239,8 @@ fn judge_image(l: &LiveVdso, img: &Image, row: &mut RowFn) {
 
 /// A corpus row from one target's replay.
 fn replay_row(r: &fuzzing::Replay, corpus: &Path) -> (CheckVerdict, String) {
-    let verdict = if !r.failures.is_empty() {
+    // A target on which no invariant compared anything proves nothing (fuzzing::Replay::vacuous_run).
+    let verdict = if !r.failures.is_empty() || r.vacuous_run().is_some() {
         CheckVerdict::Fail
     } else if r.inputs == 0 {
         CheckVerdict::Skipped
@@ -254,9 +255,10 @@ fn replay_row(r: &fuzzing::Replay, corpus: &Path) -> (CheckVerdict, String) {
     (
         verdict,
         format!(
-            "{} inputs: {} ok, {} rejected, {} failed{missing}",
+            "{} inputs: {} checked, {} vacuous, {} rejected, {} failed{missing}",
             r.inputs,
-            r.ok,
+            r.checked,
+            r.vacuous,
             r.rejected,
             r.failures.len()
         ),

@@ -223,7 +223,8 @@ fn replay(dir: &Path) -> Result<bool, String> {
     }
     let results = fuzzing::replay_corpus(dir)?;
     print!("{}", report::replay_text(&results));
-    Ok(results.iter().all(|(_, _, r)| r.failures.is_empty()))
+    Ok(results.iter().all(|(_, _, r)| r.failures.is_empty())
+        && report::replay_vacuous(&results).is_empty())
 }
 
 fn plan_cmd(req: &inputs::PlanArgs) -> Result<bool, String> {

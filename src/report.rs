@@ -700,21 +700,23 @@ pub fn vdso01_text(r: &crate::check::Vdso01) -> String {
     s
 }
 
-/// `replay`'s table: per target and folder, inputs, ok, rejected, failed; each failure's first line.
+/// `replay`'s table: per target and folder, inputs, checked, vacuous, rejected, failed; each failure's
+/// first line; and a target on which nothing was checked at all (`fuzzing::Replay::vacuous_run`).
 pub fn replay_text(results: &[(&str, std::path::PathBuf, crate::fuzzing::Replay)]) -> String {
     use std::fmt::Write;
     let mut s = format!(
-        "{:<12} {:<34} {:>7} {:>6} {:>9} {:>7}\n",
-        "target", "folder", "inputs", "ok", "rejected", "failed"
+        "{:<12} {:<34} {:>7} {:>7} {:>7} {:>9} {:>7}\n",
+        "target", "folder", "inputs", "checked", "vacuous", "rejected", "failed"
     );
     for (t, sub, r) in results {
         let _ = writeln!(
             s,
-            "{:<12} {:<34} {:>7} {:>6} {:>9} {:>7}",
+            "{:<12} {:<34} {:>7} {:>7} {:>7} {:>9} {:>7}",
             t,
             sub.display(),
             r.inputs,
-            r.ok,
+            r.checked,
+            r.vacuous,
             r.rejected,
             r.failures.len()
         );
@@ -727,7 +729,31 @@ pub fn replay_text(results: &[(&str, std::path::PathBuf, crate::fuzzing::Replay)
             );
         }
     }
+    for why in replay_vacuous(results) {
+        let _ = writeln!(s, "  FAILED {why}");
+    }
     s
+}
+
+/// Per target (summed over its folders), why nothing was checked, for targets where that is so.
+pub fn replay_vacuous(
+    results: &[(&str, std::path::PathBuf, crate::fuzzing::Replay)],
+) -> Vec<String> {
+    let mut names: Vec<&str> = results.iter().map(|(t, _, _)| *t).collect();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|t| {
+            let mut total = crate::fuzzing::Replay::default();
+            for (_, _, r) in results.iter().filter(|(n, _, _)| *n == t) {
+                total.inputs += r.inputs;
+                total.checked += r.checked;
+                total.vacuous += r.vacuous;
+                total.rejected += r.rejected;
+            }
+            total.vacuous_run().map(|why| format!("{t}: {why}"))
+        })
+        .collect()
 }
 
 /// `kernels`' text form: one row per boot (round 1), then the cross-kernel restores (round 2).

@@ -326,6 +326,107 @@ mod tests {
     }
 
     #[test]
+    fn the_upper_edge_and_its_distance() {
+        // Exactly one resolution after the bracket agrees and is reported; one more does not.
+        let tick = Tolerance { resolution: 3 };
+        assert_eq!(
+            judge(&[s(T, T + 8, T + 5)], tick),
+            Verdict::Agrees { worst: 3 }
+        );
+        assert_eq!(
+            judge(&[s(T, T + 9, T + 5)], tick),
+            Verdict::OutOfBracket { delta: 4 }
+        );
+        // The worst distance over a series, on either side.
+        assert_eq!(
+            judge(&[s(T, T - 2, T + 5), s(T, T + 6, T + 5)], tick),
+            Verdict::Agrees { worst: 2 }
+        );
+        // Distances beyond i64 are clamped, not wrapped.
+        let far = -(1i128 << 80);
+        assert_eq!(
+            judge(&[s(T, far, T)], NS),
+            Verdict::OutOfBracket { delta: i64::MIN }
+        );
+    }
+
+    #[test]
+    fn equal_readings_do_not_go_backwards() {
+        assert_eq!(
+            judge(&[s(T, T + 5, T + 9), s(T, T + 5, T + 9)], NS),
+            Verdict::Agrees { worst: 0 }
+        );
+        assert_eq!(
+            judge(&[s(T, T + 5, T + 9), s(T, T + 4, T + 9)], NS),
+            Verdict::Backwards { by: 1 }
+        );
+    }
+
+    #[test]
+    fn exact_functions_report_errors_first() {
+        assert_eq!(
+            judge_exact(&[(1, 1, 0), (1, 2, -14)]),
+            Verdict::Error { ret: -14 }
+        );
+        assert_eq!(judge_exact(&[]), Verdict::Agrees { worst: 0 });
+    }
+
+    #[test]
+    fn verdicts_rank_in_the_documented_order() {
+        let order = [
+            Verdict::NotExercised,
+            Verdict::Agrees { worst: 0 },
+            Verdict::Backwards { by: 1 },
+            Verdict::OutOfBracket { delta: 1 },
+            Verdict::Mismatch {
+                expected: 1,
+                got: 2,
+            },
+            Verdict::Error { ret: -1 },
+            Verdict::Zero,
+            Verdict::TimedOut,
+            Verdict::Crashed { signal: 11 },
+        ];
+        for (i, a) in order.iter().enumerate() {
+            for b in &order[i + 1..] {
+                assert_eq!(a.worst(*b), *b, "{a:?} vs {b:?}");
+                assert_eq!(b.worst(*a), *b, "{b:?} vs {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn verdicts_read_as_documented() {
+        let text = [
+            (Verdict::Agrees { worst: 0 }, "agrees"),
+            (
+                Verdict::Agrees { worst: 5 },
+                "agrees (5 ns outside the bracket, within resolution)",
+            ),
+            (Verdict::Zero, "ZERO"),
+            (
+                Verdict::OutOfBracket { delta: -3 },
+                "OUT OF BRACKET by -3 ns",
+            ),
+            (Verdict::Backwards { by: 2 }, "WENT BACKWARDS by 2 ns"),
+            (Verdict::Error { ret: -22 }, "ERROR (returned -22)"),
+            (
+                Verdict::Mismatch {
+                    expected: 1,
+                    got: 0,
+                },
+                "MISMATCH (syscall 1, path 0)",
+            ),
+            (Verdict::Crashed { signal: 11 }, "CRASHED (signal 11)"),
+            (Verdict::TimedOut, "TIMED OUT"),
+            (Verdict::NotExercised, "not exercised"),
+        ];
+        for (v, want) in text {
+            assert_eq!(v.to_string(), want);
+        }
+    }
+
+    #[test]
     fn worst_of_verdicts() {
         let a = Verdict::Agrees { worst: 3 };
         assert_eq!(
@@ -338,6 +439,11 @@ mod tests {
             Verdict::Crashed { signal: 11 }
         );
         assert_eq!(Verdict::NotExercised.worst(a), a);
+        // Of two failures of one kind, the first is kept (the one the report names first).
+        assert_eq!(
+            Verdict::Error { ret: -1 }.worst(Verdict::Error { ret: -2 }),
+            Verdict::Error { ret: -1 }
+        );
     }
 
     #[test]

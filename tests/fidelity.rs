@@ -44,7 +44,7 @@ fn runtime_on_top_of_dumped_is_parked_not_looped() {
         .findings
         .iter()
         .any(|f| f.kind == FindingKind::OverlappingRegions));
-    oracles::check_plan_sound(&side, &side, &p);
+    oracles::check_plan_sound(&side, &side, &policy::STRICT_PROXY, &p);
 }
 
 /// Item 1: with overlapping layouts, criu-4.1's stale entries stay findings (the runtime region no
@@ -173,7 +173,7 @@ fn runtime_nulled_counterpart_is_a_finding() {
                 p.findings
             );
         }
-        oracles::check_plan_sound(&ds, &rs, &p);
+        oracles::check_plan_sound(&ds, &rs, pol, &p);
     }
 }
 
@@ -450,7 +450,7 @@ fn criu_trampolines_of_more_arches() {
             p.findings
         );
     }
-    oracles::check_plan_sound(&ds, &rs, &p);
+    oracles::check_plan_sound(&ds, &rs, &proxying, &p);
     oracles::check_patch_safety(&ds, &p);
     // The lab's own short jumps do reach.
     let p = plan(&ds, &rs, &policy::STRICT_PROXY);
@@ -481,7 +481,7 @@ fn criu_trampolines_of_more_arches() {
             .count();
         let covered: usize = patches.iter().map(|t| t.symbols.len()).sum();
         assert_eq!(covered + skipped, img.functions().count(), "{name}");
-        oracles::check_plan_sound(&ds, &rs, &p);
+        oracles::check_plan_sound(&ds, &rs, &policy::STRICT_PROXY, &p);
         oracles::check_patch_safety(&ds, &p);
     }
 }
@@ -627,7 +627,7 @@ fn trampolines_never_cover_syscall_return_addresses() {
         .iter()
         .any(|f| f.kind == FindingKind::CoversSyscallSite
             && f.symbol.as_deref() == Some("__kernel_vsyscall@LINUX_2.5")));
-    oracles::check_plan_sound(&ds, &rs, &p);
+    oracles::check_plan_sound(&ds, &rs, &policy::STRICT_PROXY, &p);
     // CRIU's 11-byte stub over i386 `__kernel_sigreturn` (`pop; mov $119,%eax; int $0x80`) covers
     // the int's return address at +8.
     let p = plan_bytes(

@@ -18,10 +18,21 @@ use std::path::{Path, PathBuf};
 /// What one input did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// The input reached the oracles and every invariant held.
-    Ok,
-    /// The input was not interesting (e.g. not an image): the oracles had nothing to check.
+    /// The input reached the oracles, at least one of them compared something, and every one held.
+    Checked,
+    /// The input was usable but every invariant was vacuous on it (the reason of the first).
+    Vacuous(&'static str),
+    /// The input was not usable (e.g. not an image): the target stopped before the oracles.
     Reject,
+}
+
+impl From<oracles::Check> for Outcome {
+    fn from(c: oracles::Check) -> Outcome {
+        match c {
+            oracles::Check::Checked => Outcome::Checked,
+            oracles::Check::Vacuous(why) => Outcome::Vacuous(why),
+        }
+    }
 }
 
 /// A fuzz target: its name (the fuzz binary, the corpus folders and the module share it) and its body.
@@ -58,7 +69,10 @@ pub const TARGETS: &[Target] = &[
 #[derive(Debug, Default)]
 pub struct Replay {
     pub inputs: usize,
-    pub ok: usize,
+    /// Inputs on which some invariant compared something (and all held).
+    pub checked: usize,
+    /// Inputs that were usable but on which every invariant was vacuous.
+    pub vacuous: usize,
     pub rejected: usize,
     /// Each failing input with the oracle's panic message.
     pub failures: Vec<(PathBuf, String)>,
@@ -97,10 +111,7 @@ pub fn replay_corpus(root: &Path) -> Result<Vec<(&'static str, PathBuf, Replay)>
 pub fn replay_target(target: &Target, root: &Path) -> Result<Replay, String> {
     let mut total = Replay::default();
     for (_, r) in replay_folders(target, root)? {
-        total.inputs += r.inputs;
-        total.ok += r.ok;
-        total.rejected += r.rejected;
-        total.failures.extend(r.failures);
+        total.absorb(r);
     }
     Ok(total)
 }
@@ -117,7 +128,8 @@ pub fn replay_dir(target: &Target, dir: &Path) -> std::io::Result<Replay> {
         r.inputs += 1;
         let run = target.run;
         match std::panic::catch_unwind(move || run(&data)) {
-            Ok(Outcome::Ok) => r.ok += 1,
+            Ok(Outcome::Checked) => r.checked += 1,
+            Ok(Outcome::Vacuous(_)) => r.vacuous += 1,
             Ok(Outcome::Reject) => r.rejected += 1,
             Err(e) => {
                 let msg = e
@@ -130,6 +142,34 @@ pub fn replay_dir(target: &Target, dir: &Path) -> std::io::Result<Replay> {
         }
     }
     Ok(r)
+}
+
+impl Replay {
+    /// Add another replay's counts and failures (both folders of one target).
+    pub fn absorb(&mut self, other: Replay) {
+        self.inputs += other.inputs;
+        self.checked += other.checked;
+        self.vacuous += other.vacuous;
+        self.rejected += other.rejected;
+        self.failures.extend(other.failures);
+    }
+
+    /// Inputs that reached the oracles (checked or vacuous).
+    pub fn accepted(&self) -> usize {
+        self.checked + self.vacuous
+    }
+
+    /// A replay that had inputs but on which no invariant ever compared anything proves nothing: the
+    /// reason it fails, or `None` when something was checked (or there were no inputs at all, which
+    /// callers report as skipped).
+    pub fn vacuous_run(&self) -> Option<String> {
+        (self.inputs > 0 && self.checked == 0).then(|| {
+            format!(
+                "{} inputs, none checked anything ({} vacuous, {} rejected)",
+                self.inputs, self.vacuous, self.rejected
+            )
+        })
+    }
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -88,6 +88,7 @@ pub fn check_image(bytes: &[u8]) -> Outcome {
     if !img.check_hashes().is_empty() {
         return Outcome::Reject;
     }
+    let mut asked = false;
     SUBJECTS.with(|subs| {
         for (s, variants) in subs {
             let Ok(arch) = parsers::applicability(s, bytes) else {
@@ -103,6 +104,7 @@ pub fn check_image(bytes: &[u8]) -> Outcome {
                 Kind::Musl => parsers::queries(&img),
                 Kind::Criu => Vec::new(),
             };
+            asked = true;
             let a = subjects::call(v, bytes, &q);
             let verdict = judge(s.kind, &a, Some(&img));
             if !verdict.disagrees() || known_defect(s, &img, &verdict).is_some() {
@@ -115,7 +117,11 @@ pub fn check_image(bytes: &[u8]) -> Outcome {
             );
         }
     });
-    Outcome::Ok
+    if asked {
+        Outcome::Checked
+    } else {
+        Outcome::Vacuous("no subject built here could be asked about this image in-process")
+    }
 }
 
 /// The dynamic entries as CRIU reads them (`parse_elf_dynamic`, util-vdso.c:206-285 in 4.2.1) and musl

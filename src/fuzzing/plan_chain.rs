@@ -56,6 +56,5 @@ pub fn run(data: &[u8]) -> Outcome {
         .collect();
     // strict and its always-proxy variant: the policies whose chains must compose.
     let pol = [&policy::STRICT, &policy::STRICT_PROXY][usize::from(p % 2)];
-    check_chain(arch, &kernels, pol);
-    Outcome::Ok
+    check_chain(arch, &kernels, pol).into()
 }

@@ -4,7 +4,7 @@
 //! layout never overlaps, never loses a page role, keeps every distance, and lands `[vdso]` on the
 //! dumped one (invariant 6). Garbage maps text must give a typed error, never a panic.
 
-use super::oracles::check_remap_safety;
+use super::oracles::{self, check_remap_safety};
 use super::Outcome;
 use crate::image::Image;
 use crate::layout::{Layout, Mapping, Role};
@@ -94,8 +94,9 @@ pub fn run(data: &[u8]) -> Outcome {
     );
     // Shifting keeps every distance.
     let Some(runtime) = dumped.shifted(i64::from(case.shift) * 4096) else {
-        // Moving the mappings out of the address space is refused, never wrapped.
-        return Outcome::Ok;
+        // Moving the mappings out of the address space is refused, never wrapped (the round trip
+        // above was checked).
+        return Outcome::Checked;
     };
     assert_eq!(
         runtime.shape(),
@@ -103,7 +104,7 @@ pub fn run(data: &[u8]) -> Outcome {
         "shifting changed the shape"
     );
     if dumped.get(Role::Vdso).is_none() {
-        return Outcome::Ok;
+        return Outcome::Checked;
     }
     let bytes = image();
     let Ok(img) = Image::parse(bytes) else {
@@ -123,7 +124,7 @@ pub fn run(data: &[u8]) -> Outcome {
         "identical images on same-shape layouts must remap under strict: {:?}",
         p.findings
     );
-    check_remap_safety(&dumped, &runtime, &p);
+    let remap = check_remap_safety(&dumped, &runtime, &p);
     if let Decision::Remap { moves } = &p.decision {
         for m in runtime.movable() {
             assert!(
@@ -133,5 +134,5 @@ pub fn run(data: &[u8]) -> Outcome {
             );
         }
     }
-    Outcome::Ok
+    oracles::Check::any([remap], "").into()
 }

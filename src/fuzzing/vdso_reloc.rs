@@ -11,7 +11,7 @@
 //! and every entry point is resolved; the oracles are invariants 3-6 (DESIGN.md §3): hash lookups agree
 //! on unmutated synthetic images, plan soundness, patch safety, remap safety.
 
-use super::oracles;
+use super::oracles::{self, Check};
 use super::Outcome;
 use crate::arch::Arch;
 use crate::image::Image;
@@ -127,11 +127,14 @@ fn structured(case: &Case, runtime: &Spec, db: &mut Vec<u8>, rb: &mut Vec<u8>) -
     let (Ok(di), Ok(ri)) = (Image::parse(db), Image::parse(rb)) else {
         return Outcome::Reject;
     };
-    if case.mutations.is_empty() {
-        for img in [&di, &ri] {
-            oracles::check_synth_tables(img, &"synthesized image");
-        }
-    }
+    let tables = if case.mutations.is_empty() {
+        Check::any(
+            [&di, &ri].map(|img| oracles::check_synth_tables(img, &"synthesized image")),
+            "",
+        )
+    } else {
+        Check::Vacuous("invariant 3: mutated images may have unsound tables")
+    };
     let Some(arch) = Arch::of(&di) else {
         return Outcome::Reject;
     };
@@ -146,14 +149,14 @@ fn structured(case: &Case, runtime: &Spec, db: &mut Vec<u8>, rb: &mut Vec<u8>) -
     if runtime_base > arch.max_address() - (1 << 20) || runtime_base < (1 << 20) {
         return Outcome::Reject;
     }
-    check(
+    let plan = check(
         &di,
         &ri,
         dumped_base,
         runtime_base,
         pick_policy(case.policy),
     );
-    Outcome::Ok
+    Check::any([plan, tables], "").into()
 }
 
 /// The raw-images case: real vDSO pairs.
@@ -170,17 +173,22 @@ fn raw(rest: &[u8]) -> Outcome {
         return Outcome::Reject;
     };
     let (d0, r0) = default_bases(Arch::of(&di));
-    check(&di, &ri, d0, r0, pick_policy(*p));
-    Outcome::Ok
+    check(&di, &ri, d0, r0, pick_policy(*p)).into()
 }
 
-fn check(di: &Image, ri: &Image, dumped_base: u64, runtime_base: u64, policy: &Policy) {
+/// Invariants 4-6 on one restore; `Checked` when any of them compared something.
+fn check(di: &Image, ri: &Image, dumped_base: u64, runtime_base: u64, policy: &Policy) -> Check {
     let ds = Side::preset(di, dumped_base);
     let rs = Side::preset(ri, runtime_base);
     let p = plan(&ds, &rs, policy);
-    oracles::check_plan_sound(&ds, &rs, &p);
-    oracles::check_patch_safety(&ds, &p);
-    oracles::check_remap_safety(&ds.layout, &rs.layout, &p);
+    Check::any(
+        [
+            oracles::check_plan_sound(&ds, &rs, policy, &p),
+            oracles::check_patch_safety(&ds, &p),
+            oracles::check_remap_safety(&ds.layout, &rs.layout, &p),
+        ],
+        "",
+    )
 }
 
 /// Frame two images as a raw-mode input (for seeding the corpus with real pairs).
