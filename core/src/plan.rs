@@ -828,6 +828,21 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
                 continue;
             }
         };
+        // A stub that does not lead to its target on its own bytes (CRIU's MIPS `b -4`) is misdirected
+        // whatever later patches or the resolved world make of it: said here, per symbol.
+        if arch.decode(&bytes, from) != Some(target) {
+            findings.push(finding(
+                FindingKind::Misdirected,
+                Severity::Error,
+                Some(key(s)),
+                format!(
+                    "{}'s {} trampoline does not reach its target {target:#x}: it decodes to {:x?}",
+                    policy.name,
+                    arch.name(),
+                    arch.decode(&bytes, from)
+                ),
+            ));
+        }
         if let Some((at, len)) =
             crate::consequence::syscall_inside(arch, dumped.bytes(), off, bytes.len() as u64)
         {
