@@ -175,8 +175,8 @@ pub fn plan_request(req: &PlanArgs) -> Result<(Plan, u64), String> {
     Ok((p, dstart))
 }
 
-/// The images of `matrix`: every file in each folder (dotfiles, `.md` and `.tsv` skipped), named by its
-/// file name less `.so`; `live` adds this kernel's vDSO.
+/// The images of `matrix`: image files as given, every file in each folder (dotfiles, `.md` and `.tsv`
+/// skipped), named by file name less `.so`; `live` adds this kernel's vDSO.
 pub fn matrix_entries(dirs: &[PathBuf]) -> Result<Vec<crate::matrix::Entry>, String> {
     use crate::matrix::Entry;
     let mut entries = Vec::new();
@@ -185,6 +185,15 @@ pub fn matrix_entries(dirs: &[PathBuf]) -> Result<Vec<crate::matrix::Entry>, Str
             entries.push(Entry {
                 name: "live".into(),
                 bytes: live_vdso()?.bytes,
+            });
+            continue;
+        }
+        if d.is_file() {
+            // An image file stands for itself.
+            let name = d.file_name().and_then(|n| n.to_str()).unwrap_or("image");
+            entries.push(Entry {
+                name: name.trim_end_matches(".so").to_string(),
+                bytes: read_input(d)?,
             });
             continue;
         }

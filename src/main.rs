@@ -78,8 +78,8 @@ enum Cmd {
     /// Boot real kernels under QEMU with the lab as /init: check on each, then live vDSOs dumped on one
     /// kernel restored and called on another under strict and the CRIU presets.
     Kernels(vdso_lab::kernels::KernelsArgs),
-    /// Plan every ordered pair of same-architecture images found in DIRs (checkpoint kernel x restore
-    /// kernel; `live` adds this kernel's vDSO) and show the outcomes as a grid per architecture.
+    /// Plan every ordered pair of same-architecture images given as files or found in folders
+    /// (checkpoint kernel x restore kernel; `live` adds this kernel's vDSO), as a grid per architecture.
     Matrix {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,

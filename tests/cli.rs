@@ -305,6 +305,17 @@ fn policies_plan_and_matrix() {
         .count();
     assert!(text.contains(&format!("x86_64 ({n} images")), "{text}");
     assert!(text.contains("StaleEntry"), "{text}");
+    // Image files are taken as they are (#13 item 18: matrix took only folders).
+    let out = run(&[
+        "matrix",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--policy",
+        "criu-3.19",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("i386 (2 images"), "{text}");
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<title>"));
 }
