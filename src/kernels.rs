@@ -102,6 +102,12 @@ pub fn run_args(a: &KernelsArgs) -> Result<KernelsReport, String> {
         .cache
         .clone()
         .unwrap_or_else(|| root.join("target/kernels"));
+    // Absolute: apt-get runs inside the cache folder, where a relative path in its configuration would
+    // point somewhere else (seen: `--cache target/kernels` found no packages).
+    std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    let cache = cache
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", cache.display()))?;
     let kernels = a
         .kernels
         .iter()

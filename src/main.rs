@@ -277,6 +277,9 @@ fn extract_cmd(paths: &[PathBuf], out: &Path) -> Result<bool, String> {
 
 fn kernels_cmd(args: &vdso_lab::kernels::KernelsArgs) -> Result<bool, String> {
     let r = vdso_lab::kernels::run_args(args)?;
+    if args.fetch_only {
+        return Ok(true);
+    }
     if args.json {
         json(&r)?;
     } else if args.ktap {
