@@ -342,6 +342,23 @@ pub fn known_defect(s: &Subject, img: &Image, verdict: &Verdict) -> Option<&'sta
         // "musl-no-ifunc" (musl's OK_TYPES, vdso.c:40). And checkver skips every definition flagged
         // VER_FLG_BASE (vdso.c:29), so a symbol whose version definition carries that flag is never
         // found: "musl-skips-base-defs". No real vDSO has any of these.
+        // musl takes the first symbol of the name whose type is NOTYPE, OBJECT, FUNC or COMMON and
+        // whose section is not undefined (src/internal/vdso.c:105-108, 1.2.6): an absolute object of
+        // the same name and version (the kind of symbol a vDSO defines for each version, `LINUX_2.6`)
+        // wins over the function after it ("musl-takes-objects"). Found by fuzz-smoke's 30 s run:
+        // a mutation renamed the version to `getrandom`, so its ABS marker shadowed `getrandom()`.
+        (Kind::Musl, Verdict::Wrong { mismatches })
+            if mismatches.iter().all(|m| {
+                img.symbols().any(|sym| {
+                    sym.name == m.symbol
+                        && sym.shndx != 0
+                        && !sym.is_code()
+                        && m.got == Some(sym.value.wrapping_sub(img.load_bias))
+                })
+            }) =>
+        {
+            Some("musl-takes-objects")
+        }
         (Kind::Musl, Verdict::Missing { symbols }) => symbols
             .iter()
             .all(|name| {
