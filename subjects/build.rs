@@ -126,22 +126,30 @@ fn macro_block(header: &str, name: &str) -> Option<String> {
     None
 }
 
-fn build_criu(manifest: &Path, out: &Path, sources: &Path, name: &str) -> (Source, Vec<Variant>) {
+/// A fetched source tree, stamped, with the folder its copy is built in: `(source, its tree, the
+/// copy)`, or the source marked skipped (not fetched) for the caller to return.
+fn fetched(out: &Path, sources: &Path, name: &str) -> Result<(Source, PathBuf, PathBuf), Source> {
     let dir = sources.join(name);
-    let mut src = Source {
+    let stamp = stamp_of(&dir).map_err(|e| Source {
         name: name.into(),
         stamp: String::new(),
-        skipped: None,
-    };
-    match stamp_of(&dir) {
-        Ok(s) => src.stamp = s,
-        Err(e) => {
-            src.skipped = Some(e);
-            return (src, Vec::new());
-        }
-    }
+        skipped: Some(e),
+    })?;
     let copy = out.join(name);
     let _ = fs::create_dir_all(&copy);
+    let src = Source {
+        name: name.into(),
+        stamp,
+        skipped: None,
+    };
+    Ok((src, dir, copy))
+}
+
+fn build_criu(manifest: &Path, out: &Path, sources: &Path, name: &str) -> (Source, Vec<Variant>) {
+    let (mut src, dir, copy) = match fetched(out, sources, name) {
+        Ok(x) => x,
+        Err(skipped) => return (skipped, Vec::new()),
+    };
     for (from, to) in [
         ("criu/pie/util-vdso.c", "util-vdso.c"),
         ("criu/include/util-vdso.h", "util-vdso.h"),
@@ -220,21 +228,10 @@ fn build_criu(manifest: &Path, out: &Path, sources: &Path, name: &str) -> (Sourc
 }
 
 fn build_musl(manifest: &Path, out: &Path, sources: &Path) -> (Source, Vec<Variant>) {
-    let dir = sources.join(MUSL);
-    let mut src = Source {
-        name: MUSL.into(),
-        stamp: String::new(),
-        skipped: None,
+    let (mut src, dir, copy) = match fetched(out, sources, MUSL) {
+        Ok(x) => x,
+        Err(skipped) => return (skipped, Vec::new()),
     };
-    match stamp_of(&dir) {
-        Ok(s) => src.stamp = s,
-        Err(e) => {
-            src.skipped = Some(e);
-            return (src, Vec::new());
-        }
-    }
-    let copy = out.join(MUSL);
-    let _ = fs::create_dir_all(&copy);
     if let Err(e) = fs::copy(dir.join("src/internal/vdso.c"), copy.join("vdso.c")) {
         src.skipped = Some(format!("src/internal/vdso.c: {e}"));
         return (src, Vec::new());
