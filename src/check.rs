@@ -197,6 +197,11 @@ pub fn run(host: &Host, cfg: &CheckConfig) -> CheckReport {
     }
 }
 
+/// A path row as the detail lines name it: `path function: verdict`.
+fn said(r: &PathRow) -> String {
+    format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict)
+}
+
 type RowFn<'a> = dyn FnMut(&str, CheckVerdict, String) + 'a;
 
 /// The live image itself: what it is, its hash tables, its special mappings.
@@ -378,7 +383,7 @@ fn judge_lab(
     let bad: Vec<String> = rows
         .iter()
         .filter(|r| failed(r) && !matches!(r.path, CallPath::ProxiedImage(_) | CallPath::Preset(_)))
-        .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+        .map(said)
         .collect();
     let reproduced = lab::stale_reproduced(&rows);
     let mut ok = bad.is_empty() && reproduced != Some(false);
@@ -399,7 +404,7 @@ fn judge_lab(
         let bad: Vec<String> = rows
             .iter()
             .filter(|r| failed(r) && matches!(r.path, CallPath::ProxiedImage(_)))
-            .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+            .map(said)
             .collect();
         ok &= bad.is_empty();
         row(
@@ -553,7 +558,7 @@ fn judge_preset_rows(policy: &crate::policy::Policy, rows: &[PathRow], row: &mut
             continue;
         }
         let bad = !r.verdict.agrees();
-        let what = format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict);
+        let what = said(r);
         match (bad, r.expected_to_fail) {
             (true, true) => wrong.push(what),
             (true, false) => {
@@ -597,7 +602,7 @@ fn judge_timens(lab: &Lab, row: &mut RowFn, paths: &mut Vec<PathRow>) -> bool {
     let bad: Vec<String> = rows
         .iter()
         .filter(|r| !r.verdict.agrees() && r.verdict != Verdict::NotExercised)
-        .map(|r| format!("{} {}: {}", r.path.name(), r.func.name(), r.verdict))
+        .map(said)
         .collect();
     row(
         "time namespaces",
