@@ -793,22 +793,13 @@ pub fn guest_main() -> ! {
         .collect();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     emit(&serde_json::json!({"kind": "uname", "release": release.trim()}));
-    let live = crate::live::read().map_err(|e| e.to_string());
-    if let Ok(Some(l)) = &live {
+    // The live vDSO and `corpus/real`, read once, as `check` itself reads them.
+    let mut host = Host::gather(Path::new("/corpus"));
+    if let Ok(Some(l)) = &host.live {
         let hex: String = l.bytes.iter().map(|b| format!("{b:02x}")).collect();
         emit(&serde_json::json!({"kind": "vdso", "hex": hex}));
     }
-    let corpus = PathBuf::from("/corpus");
     if policies.is_empty() {
-        let host = Host {
-            live: live.clone(),
-            corpus: corpus.clone(),
-            kernels: crate::corpus::real_images(&corpus.join("real")).map(|v| {
-                v.into_iter()
-                    .map(|r| (r.name().to_string(), r.bytes))
-                    .collect()
-            }),
-        };
         let r = crate::check::run(
             &host,
             &CheckConfig {
@@ -819,7 +810,7 @@ pub fn guest_main() -> ! {
         emit(&serde_json::json!({"kind": "check", "report": r}));
         // ns per clock_gettime(CLOCK_MONOTONIC) through the vDSO and through the syscall: a second,
         // independent sign of which way the vDSO reads the clock (the fallback costs a syscall).
-        if let Ok(Some(l)) = &live {
+        if let Ok(Some(l)) = &host.live {
             if let Ok(lab) = crate::live::lab::Lab::on(l.clone()) {
                 use crate::live::lab::CallPath;
                 let ns = |p| lab.latency(p, 20_000).ok();
@@ -841,11 +832,8 @@ pub fn guest_main() -> ! {
             })
             .collect();
         dumped.sort();
-        let host = Host {
-            live: live.clone(),
-            corpus,
-            kernels: Ok(dumped),
-        };
+        // Round 2 restores the other kernels' live vDSOs, not corpus/real.
+        host.kernels = Ok(dumped);
         for name in policies {
             let Some(p) = crate::policy::by_name(name) else {
                 emit(
