@@ -266,10 +266,17 @@ pub fn fork_plain() -> Result<Option<u32>, String> {
     }
 }
 
-/// Become a session leader (zdtm's test child does, CRIU test/zdtm/lib/test.c `test_init`).
-pub fn setsid() {
-    // SAFETY: setsid takes no arguments; failing (already a leader) is harmless.
-    unsafe { libc::setsid() };
+/// Become a session leader (zdtm's test child does, CRIU test/zdtm/lib/test.c `test_init`). Fails
+/// (EPERM) in a process-group leader, e.g. a command an interactive shell started.
+pub fn setsid() -> Result<(), String> {
+    // SAFETY: setsid takes no arguments and touches no memory of ours.
+    if unsafe { libc::setsid() } < 0 {
+        return Err(format!(
+            "setsid: {} (a process-group leader cannot lead a new session; start it through setsid(1))",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
 }
 
 /// A pipe (close-on-exec) as two files: (read end, write end).

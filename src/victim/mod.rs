@@ -62,6 +62,11 @@ pub struct VictimArgs {
     /// zdtm mode: the test's output file.
     #[arg(long)]
     pub outfile: Option<PathBuf>,
+    /// Lead a new session (setsid) before anything else. CRIU refuses to dump a task whose session
+    /// leader lies outside its pid namespace (getsid gives 0: CRIU 4.2.1 criu/cr-dump.c:1527-1530),
+    /// which is where a shell's session is when the victim runs in a container's pid namespace.
+    #[arg(long)]
+    pub new_session: bool,
 }
 
 /// A shape of process that real restorers have tripped over.
@@ -813,6 +818,9 @@ pub fn run(args: &VictimArgs) -> Result<bool, String> {
         libc::SIGUSR1
     };
     sys::block(&[sig]);
+    if args.new_session {
+        sys::setsid()?;
+    }
     if args.zdtm {
         return zdtm(args, scenario, sig);
     }
@@ -892,7 +900,8 @@ fn zdtm(args: &VictimArgs, scenario: Scenario, sig: i32) -> Result<bool, String>
         return Ok(true);
     }
     drop(ready_r);
-    sys::setsid();
+    // The forked child is never a process-group leader, so this cannot fail.
+    let _ = sys::setsid();
     let inprogress = PathBuf::from(format!("{}.inprogress", outfile.display()));
     let prepared = prepare(scenario);
     let _ = std::io::Write::write_all(&mut &ready_w, b"1");

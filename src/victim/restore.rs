@@ -232,11 +232,17 @@ fn start_victim(scenario: Scenario, work: &Path, zdtm_bin: Option<&Path>) -> Res
         None => {
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
             let mut c = Command::new(exe);
-            c.args(["victim", "--json", "--scenario", &scenario.name()])
-                .arg("--pidfile")
-                .arg(&pidfile)
-                .arg("--out")
-                .arg(work.join("report.json"));
+            c.args([
+                "victim",
+                "--json",
+                "--new-session",
+                "--scenario",
+                &scenario.name(),
+            ])
+            .arg("--pidfile")
+            .arg(&pidfile)
+            .arg("--out")
+            .arg(work.join("report.json"));
             c
         }
     };
