@@ -15,7 +15,7 @@
 use crate::arch::{Arch, Style};
 use crate::image::{same_name, Image, Symbol};
 use crate::layout::{Layout, Role};
-use crate::plan::{Decision, FindingKind, Patch, Plan, Region, Side, Target, World};
+use crate::plan::{plan, Decision, FindingKind, Patch, Plan, Side};
 use crate::policy::{Missing, Policy};
 
 /// What one invariant did with one input.
@@ -100,40 +100,86 @@ pub enum Landing {
 /// need one; 16 leaves room for chains of restores.
 const MAX_HOPS: usize = 16;
 
-/// The oracle's own model of the address space after a restore: the dumped image as the plan leaves
-/// it, and the runtime image where the plan puts it. The runtime image shadows the dumped one where
-/// they overlap (a remap maps it over the dumped `[vdso]`).
+/// The oracle's own model of the address space after one restore or a chain of them: the images in
+/// the order they were mapped, each at its address, later ones shadowing earlier ones where they
+/// overlap (a remap maps the runtime image over the dumped `[vdso]`), and which of them is the last
+/// kernel's live code. Trampolines are written in by [`patched_copy`] and followed with
+/// `arch::decode`; nothing here goes through the planner's `World`.
 pub struct Restored<'a> {
     pub arch: Arch,
-    /// The dumped `[vdso]` address and the bytes there.
-    pub dumped: (u64, std::borrow::Cow<'a, [u8]>),
-    /// The runtime image's address and bytes; `None` when the plan maps no runtime code.
-    pub runtime: Option<(u64, &'a [u8])>,
+    /// Each mapped image: its address and bytes, in mapping order.
+    pub regions: Vec<(u64, std::borrow::Cow<'a, [u8]>)>,
+    /// The region that is the last runtime kernel's code; `None` while no plan mapped any.
+    pub live: Option<usize>,
 }
 
-impl Restored<'_> {
+impl<'a> Restored<'a> {
+    /// A process whose `[vdso]` at `base` holds `bytes`, before any restore.
+    pub fn new(arch: Arch, base: u64, bytes: &'a [u8]) -> Restored<'a> {
+        Restored {
+            arch,
+            regions: vec![(base, std::borrow::Cow::Borrowed(bytes))],
+            live: None,
+        }
+    }
+
+    /// Carry out `p`, a plan for restoring region `current` on a kernel whose vDSO is `runtime` with
+    /// `runtime_layout`, as the plan's data says (its moves, its patches, where it parks the runtime
+    /// image). Returns the region that is then the process's `[vdso]`.
+    pub fn apply(
+        &mut self,
+        current: usize,
+        p: &Plan,
+        runtime: &'a [u8],
+        runtime_layout: &Layout,
+    ) -> usize {
+        let base = match &p.decision {
+            Decision::Refused => return current,
+            // Parking (an overlapping move goes via a scratch place) moves [vdso] twice: where it
+            // ends is its last move.
+            Decision::Remap { moves } => match moves.iter().rev().find(|m| m.role == Role::Vdso) {
+                Some(m) => m.to,
+                None => return current,
+            },
+            Decision::Proxy { patches, .. } => {
+                let patched = patched_copy(&self.regions[current].1, patches);
+                self.regions[current].1 = std::borrow::Cow::Owned(patched);
+                // A proxy leaves the runtime vDSO where it parks it (where the runtime kernel mapped
+                // it unless that lies on the dumped mappings).
+                p.runtime_vdso(runtime_layout)
+            }
+        };
+        self.regions
+            .push((base, std::borrow::Cow::Borrowed(runtime)));
+        self.live = Some(self.regions.len() - 1);
+        self.regions.len() - 1
+    }
+
     /// Follow `at` through trampolines, decoded with `arch::decode`; also returns the addresses visited.
     pub fn follow(&self, mut at: u64) -> (Landing, smallvec::SmallVec<[u64; 4]>) {
         let mut hops = smallvec::smallvec![at];
         for _ in 0..MAX_HOPS {
-            if let Some((base, bytes)) = self.runtime {
-                let off = at.wrapping_sub(base);
-                if off < bytes.len() as u64 {
-                    return (Landing::Runtime(off), hops);
-                }
+            let found = self
+                .regions
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(i, (base, bytes))| {
+                    let off = at.wrapping_sub(*base);
+                    (off < bytes.len() as u64).then_some((i, off, bytes))
+                });
+            let Some((i, off, bytes)) = found else {
+                return (Landing::Nowhere(at), hops);
+            };
+            if Some(i) == self.live {
+                return (Landing::Runtime(off), hops);
             }
-            let (base, bytes) = (&self.dumped.0, &self.dumped.1);
-            let off = at.wrapping_sub(*base);
-            let rest = usize::try_from(off).ok().and_then(|o| bytes.get(o..));
-            match rest {
-                Some(rest) if !rest.is_empty() => match self.arch.decode(rest, at) {
-                    Some(next) => {
-                        at = next;
-                        hops.push(at);
-                    }
-                    None => return (Landing::Stale(off), hops),
-                },
-                _ => return (Landing::Nowhere(at), hops),
+            match self.arch.decode(&bytes[off as usize..], at) {
+                Some(next) => {
+                    at = next;
+                    hops.push(at);
+                }
+                None => return (Landing::Stale(off), hops),
             }
         }
         (Landing::Nowhere(at), hops)
@@ -233,34 +279,8 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, policy: &Policy, p: &Plan
     let check = if !arch.modelled() && matches!(p.decision, Decision::Proxy { .. }) {
         judge_by_knowledge(arch, policy, p, &exports, &rfuncs)
     } else {
-        let restored = Restored {
-            arch,
-            dumped: (dv.start, std::borrow::Cow::Borrowed(dumped.image.bytes())),
-            runtime: None,
-        };
-        let restored = match &p.decision {
-            Decision::Remap { moves } => Restored {
-                // Parking (an overlapping move goes via a scratch place) moves [vdso] twice: where
-                // it ends is its last move.
-                runtime: moves
-                    .iter()
-                    .rev()
-                    .find(|m| m.role == Role::Vdso)
-                    .map(|m| (m.to, runtime.image.bytes())),
-                ..restored
-            },
-            Decision::Proxy { patches, .. } => Restored {
-                dumped: (
-                    dv.start,
-                    std::borrow::Cow::Owned(patched_copy(dumped.image.bytes(), patches)),
-                ),
-                // A proxy leaves the runtime vDSO where it parks it (where the runtime kernel mapped it
-                // unless that lies on the dumped mappings).
-                runtime: Some((p.runtime_vdso(&runtime.layout), runtime.image.bytes())),
-                ..restored
-            },
-            Decision::Refused => unreachable!("refusals are judged above"),
-        };
+        let mut restored = Restored::new(arch, dv.start, dumped.image.bytes());
+        restored.apply(0, p, runtime.image.bytes(), &runtime.layout);
         judge_landings(&restored, dv.start, p, &exports, &rfuncs)
     };
     if strict_like(policy) && missing == 0 {
@@ -691,22 +711,40 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &Policy) -> Check {
         return Check::Vacuous("the first image does not parse");
     };
     let la = Side::preset(&a, first.base).layout;
-    let mut chain = World::new(arch);
-    let mut current = chain.add(Region::dumped(first.base, &a));
+    // Each hop is planned by the planner from what the process's [vdso] then is, as a real restorer
+    // sees it; the oracle carries the plans out and follows the entry points in its own model.
+    let hop = |space: &Restored, current: usize, layout: &Layout, h: &Hop, l: &Layout| {
+        let bytes = space.regions[current].1.clone();
+        let dumped = Image::parse(&bytes).ok()?;
+        let runtime = Image::parse(h.bytes).ok()?;
+        Some(plan(
+            &Side {
+                image: &dumped,
+                layout: layout.clone(),
+            },
+            &Side {
+                image: &runtime,
+                layout: l.clone(),
+            },
+            policy,
+        ))
+    };
+    let mut chain = Restored::new(arch, first.base, first.bytes);
+    let mut current = 0;
     let mut current_layout = la.clone();
     let mut plans = Vec::new();
     for h in rest {
         let Some(l) = lay(h) else {
             return Check::Vacuous("an image of the chain does not parse");
         };
-        let Ok((p, now)) = chain.restore(current, &current_layout, h.bytes, &l, policy) else {
+        let Some(p) = hop(&chain, current, &current_layout, h, &l) else {
             return Check::Vacuous("a restored image does not parse");
         };
         let refused = p.decision == Decision::Refused;
         if !matches!(p.decision, Decision::Remap { .. }) {
             current_layout = p.runtime_layout_after(&l);
         }
-        current = now;
+        current = chain.apply(current, &p, h.bytes, &l);
         plans.push(p);
         if refused {
             break;
@@ -715,11 +753,11 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &Policy) -> Check {
     let Some(lc) = lay(last) else {
         return Check::Vacuous("the last image does not parse");
     };
-    let mut direct = World::new(arch);
-    let da = direct.add(Region::dumped(first.base, &a));
-    let Ok((pd, _)) = direct.restore(da, &la, last.bytes, &lc, policy) else {
+    let mut direct = Restored::new(arch, first.base, first.bytes);
+    let Some(pd) = hop(&direct, 0, &la, last, &lc) else {
         return Check::Vacuous("the last image does not parse");
     };
+    direct.apply(0, &pd, last.bytes, &lc);
     let chain_refused = plans.iter().any(|p| p.decision == Decision::Refused);
     if pd.decision == Decision::Refused {
         assert!(
@@ -742,25 +780,25 @@ pub fn check_chain(arch: Arch, kernels: &[Hop], policy: &Policy) -> Check {
     for s in a.functions() {
         let Some(off) = s.offset else { continue };
         let at = first.base.wrapping_add(off);
-        let landing = |t: &Target| match t {
-            Target::Runtime { offset, .. } => Some(*offset),
+        let landing = |l: Landing| match l {
+            Landing::Runtime(offset) => Some(offset),
             _ => None,
         };
-        let (tc, _) = chain.resolve(at);
-        let (td, _) = direct.resolve(at);
+        let (tc, _) = chain.follow(at);
+        let (td, _) = direct.follow(at);
         let k = key(s.name, s.version);
         let explained = plans.iter().chain([&pd]).any(|p| named(p, &k));
         assert!(
-            landing(&tc) == landing(&td) || explained,
-            "invariant 7 (chains): `{k}`: chain lands {tc:?}, direct lands {td:?}"
+            landing(tc) == landing(td) || explained,
+            "invariant 7 (chains): `{k}`: chain lands {tc:x?}, direct lands {td:x?}"
         );
         let want = c
             .functions()
             .find(|r| same_name(r.name, s.name) && r.version == s.version)
             .and_then(|r| r.offset);
         assert!(
-            landing(&tc) == want || explained,
-            "invariant 7 (chains): `{k}` lands {tc:?}, not its own function at {want:?}, unexplained"
+            landing(tc) == want || explained,
+            "invariant 7 (chains): `{k}` lands {tc:x?}, not its own function at {want:x?}, unexplained"
         );
     }
     Check::Checked
@@ -1216,11 +1254,14 @@ mod tests {
         d[0x10..0x15].copy_from_slice(&jmp(0x1010, 0x9008)); // → runtime + 8
         d[0x20..0x25].copy_from_slice(&jmp(0x1020, 0x1020)); // → itself
         d[0x30..0x35].copy_from_slice(&jmp(0x1030, 0x5000)); // → nothing
-        let runtime = vec![0xccu8; 32];
+        let runtime = [0xccu8; 32];
         let r = Restored {
             arch,
-            dumped: (0x1000, std::borrow::Cow::Owned(d)),
-            runtime: Some((0x9000, &runtime)),
+            regions: vec![
+                (0x1000, std::borrow::Cow::Owned(d)),
+                (0x9000, std::borrow::Cow::Borrowed(&runtime[..])),
+            ],
+            live: Some(1),
         };
         let (l, hops) = r.follow(0x1000);
         assert_eq!(l, Landing::Runtime(8));
