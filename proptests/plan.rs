@@ -46,7 +46,7 @@ proptest! {
             for s in di.functions() {
                 let has = ri.functions().any(|r| r.name == s.name && r.version == s.version);
                 let k = key(s.name, s.version);
-                let named = p.findings.iter().any(|f| f.kind == FindingKind::TargetMissing && f.symbol.as_deref() == Some(k.as_str()));
+                let named = p.findings.iter().any(|f| f.kind == FindingKind::TargetMissing && f.names(&k));
                 prop_assert_eq!(!has, named, "{}", k);
             }
         }
@@ -108,7 +108,7 @@ proptest! {
             let still = ri.functions().any(|r| r.name == s.name && r.version == s.version);
             if chosen.contains(&s.name) && !still && !rejected {
                 let k = key(s.name, s.version);
-                prop_assert!(p.findings.iter().any(|f| f.symbol.as_deref() == Some(k.as_str())), "{} unnamed: {:?}", k, p.findings);
+                prop_assert!(p.findings.iter().any(|f| f.names(&k)), "{} unnamed: {:?}", k, p.findings);
             }
         }
         if let Decision::Proxy { patches, park } = &p.decision {

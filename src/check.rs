@@ -495,9 +495,9 @@ fn add_preset_images(
                     .filter(|f| {
                         plan.findings.iter().any(|x| {
                             x.kind == FindingKind::StaleEntry
-                                && x.symbol.as_deref().is_some_and(|k| {
-                                    f.symbols().contains(&k.split('@').next().unwrap_or(k))
-                                })
+                                && x.symbol
+                                    .as_ref()
+                                    .is_some_and(|k| f.symbols().contains(&k.name.as_str()))
                         })
                     })
                     .collect();

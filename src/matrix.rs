@@ -113,7 +113,8 @@ impl Matrix {
                     Some(c) => format!("{:?}({})", f.kind, c.name()),
                     None => format!("{:?}", f.kind),
                 };
-                let k = (kind, f.symbol.clone().unwrap_or_default());
+                let symbol = f.symbol.as_ref().map(|s| s.to_string());
+                let k = (kind, symbol.unwrap_or_default());
                 if seen.insert(k.clone()) {
                     *m.entry(k).or_insert(0) += 1;
                 }

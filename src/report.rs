@@ -413,7 +413,7 @@ pub fn plan_text(p: &crate::plan::Plan, dumped_base: u64) -> String {
                     format!("{:#x}", t.offset),
                     hexb.join(" "),
                     text,
-                    t.symbols.join(", ")
+                    crate::plan::join_keys(&t.symbols, ", ")
                 );
             }
         }

@@ -6,14 +6,14 @@
 use vdso_lab::arch::Arch;
 use vdso_lab::layout::Role;
 use vdso_lab::plan::{
-    default_bases, Decision, Finding, FindingKind, Move, Outcome, Plan, Severity,
+    default_bases, Decision, Finding, FindingKind, Move, Outcome, Plan, Severity, SymbolKey,
 };
 
 fn finding(severity: Severity) -> Finding {
     Finding {
         kind: FindingKind::StaleEntry,
         severity,
-        symbol: Some("__vdso_time@LINUX_2.6".into()),
+        symbol: Some(SymbolKey::new("__vdso_time", Some("LINUX_2.6"))),
         detail: "left unredirected".into(),
         consequence: None,
     }
@@ -265,4 +265,36 @@ fn a_criu_remap_across_a_different_shape_is_flagged_unsound() {
     // The same shape on both sides: a clean remap.
     let same = decide(&CRIU_4_0, tight(0x7f000), tight(0x7f800));
     assert!(remaps(&same) && same.errors() == 0, "{same:?}");
+}
+
+/// A finding's symbol is a name and a version, shown (and serialised) as readelf shows it; a finding
+/// names `name@version` exactly, never a prefix of it or the bare name of a versioned entry.
+#[test]
+fn symbol_keys_show_and_compare_as_name_at_version() {
+    let v = SymbolKey::new("__vdso_time", Some("LINUX_2.6"));
+    let bare = SymbolKey::new("__kernel_rt_sigreturn", None);
+    assert_eq!(v.to_string(), "__vdso_time@LINUX_2.6");
+    assert_eq!(bare.to_string(), "__kernel_rt_sigreturn");
+    assert_eq!(
+        serde_json::to_string(&v).unwrap(),
+        "\"__vdso_time@LINUX_2.6\""
+    );
+    let f = finding(Severity::Error);
+    assert!(f.names("__vdso_time@LINUX_2.6"));
+    for other in [
+        "__vdso_time",
+        "__vdso_time@",
+        "__vdso_time@LINUX_2.",
+        "__vdso_time@LINUX_2.6x",
+        "__vdso_tim@LINUX_2.6",
+        "",
+    ] {
+        assert!(!f.names(other), "{other}");
+    }
+    assert!(bare == *"__kernel_rt_sigreturn");
+    assert!(bare != *"__kernel_rt_sigreturn@");
+    assert_eq!(
+        f.to_string(),
+        "error: StaleEntry `__vdso_time@LINUX_2.6`: left unredirected"
+    );
 }

@@ -52,13 +52,14 @@ fn strict_is_clean_or_refuses_naming_what_is_missing() {
             Outcome::Remap | Outcome::ProxyClean => {}
             Outcome::Refused => {
                 for f in &p.findings {
-                    let sym = f.symbol.as_deref().unwrap_or("");
-                    let name = sym.split('@').next().unwrap_or("");
+                    let sym = f.symbol.as_ref();
+                    let name = sym.map_or("", |k| k.name.as_str());
+                    let version = sym.and_then(|k| k.version.as_deref());
                     let ok = f.kind == FindingKind::TargetMissing
                         && exports(di, name)
                         && !ri
                             .functions()
-                            .any(|s| s.name == name && s.version == sym.split('@').nth(1));
+                            .any(|s| s.name == name && s.version == version);
                     if !ok {
                         bad.push(format!("{dn} -> {rn}: unexpected refusal finding {f}"));
                     }
@@ -87,8 +88,7 @@ fn criu_3_19_leaves_clock_gettime64_stale_on_i386() {
                 return; // identical images are remapped; 6.13+ kernels are refused by these versions
             }
             let stale = p.findings.iter().any(|f| {
-                f.kind == FindingKind::StaleEntry
-                    && f.symbol.as_deref() == Some("__vdso_clock_gettime64@LINUX_2.6")
+                f.kind == FindingKind::StaleEntry && f.names("__vdso_clock_gettime64@LINUX_2.6")
             });
             if pol.name == "criu-3.19" {
                 seen += 1;
@@ -144,8 +144,7 @@ fn criu_presets_leave_getrandom_stale_on_x86_64() {
             }
             seen += 1;
             let stale = p.findings.iter().any(|f| {
-                f.kind == FindingKind::StaleEntry
-                    && f.symbol.as_deref() == Some("__vdso_getrandom@LINUX_2.6")
+                f.kind == FindingKind::StaleEntry && f.names("__vdso_getrandom@LINUX_2.6")
             });
             if !stale {
                 bad.push(format!(

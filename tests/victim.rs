@@ -225,8 +225,8 @@ fn criu_4_2_remaps_its_own_kernel_and_forced_proxy_leaves_clock_getres_and_getra
         .findings
         .iter()
         .filter(|f| f.kind == FindingKind::StaleEntry)
-        .filter_map(|f| f.symbol.as_deref())
-        .map(|s| s.split('@').next().unwrap())
+        .filter_map(|f| f.symbol.as_ref())
+        .map(|s| s.name.as_str())
         .collect();
     stale.sort();
     stale.dedup();

@@ -72,8 +72,8 @@ pub enum FindingKind {
 pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,
-    /// The entry point concerned, as `name@version` or `name`.
-    pub symbol: Option<String>,
+    /// The entry point concerned.
+    pub symbol: Option<SymbolKey>,
     pub detail: String,
     /// For a stale entry: what its old code does when called (decoded from the dumped bytes).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,7 +102,7 @@ pub struct Patch {
     pub offset: u64,
     pub bytes: crate::arch::Trampoline,
     /// Every dumped entry point starting at `offset` (aliases share one patch).
-    pub symbols: smallvec::SmallVec<[String; 1]>,
+    pub symbols: smallvec::SmallVec<[SymbolKey; 1]>,
     /// Absolute address the trampoline jumps to.
     pub target: u64,
 }
@@ -256,17 +256,81 @@ pub fn default_bases(arch: Option<Arch>) -> (u64, u64) {
     (dumped, dumped + (1 << 20))
 }
 
-fn key(s: &Symbol) -> String {
-    match s.version {
-        Some(v) => format!("{}@{v}", s.name),
-        None => s.name.to_string(),
+/// An exported entry point as findings and patches name it: its name and, in a versioned image, the
+/// version it is defined at. Shown and serialised as `name@version` (or `name`), as readelf prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SymbolKey {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+impl SymbolKey {
+    pub fn new(name: &str, version: Option<&str>) -> SymbolKey {
+        SymbolKey {
+            name: name.to_string(),
+            version: version.map(str::to_string),
+        }
     }
+
+    /// The key of a parsed symbol.
+    pub fn of(s: &Symbol) -> SymbolKey {
+        SymbolKey::new(s.name, s.version)
+    }
+}
+
+impl fmt::Display for SymbolKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.version {
+            Some(v) => write!(f, "{}@{v}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// `key == "name@version"`: compares with the shown form without building it.
+impl PartialEq<str> for SymbolKey {
+    fn eq(&self, other: &str) -> bool {
+        match &self.version {
+            Some(v) => {
+                other
+                    .strip_prefix(self.name.as_str())
+                    .and_then(|r| r.strip_prefix('@'))
+                    == Some(v.as_str())
+            }
+            None => other == self.name,
+        }
+    }
+}
+
+impl serde::Serialize for SymbolKey {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_str(self)
+    }
+}
+
+impl Finding {
+    /// Whether this finding is about the entry point shown as `key` (`name@version` or `name`).
+    pub fn names(&self, key: &str) -> bool {
+        self.symbol.as_ref().is_some_and(|s| s == key)
+    }
+}
+
+/// `keys` shown one after the other, separated by `sep`.
+pub fn join_keys(keys: &[SymbolKey], sep: &str) -> String {
+    keys.iter()
+        .map(SymbolKey::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+fn key(s: &Symbol) -> SymbolKey {
+    SymbolKey::of(s)
 }
 
 fn finding(
     kind: FindingKind,
     severity: Severity,
-    symbol: Option<String>,
+    symbol: Option<SymbolKey>,
     detail: String,
 ) -> Finding {
     Finding {
@@ -350,7 +414,7 @@ pub fn plan(dumped: &Side, runtime: &Side, policy: &Policy) -> Plan {
 
     // Refusal under strict: every exported function needs a counterpart.
     if policy.missing == Missing::Refuse {
-        let missing: Vec<(String, Option<&str>)> = exports
+        let missing: Vec<(SymbolKey, Option<&str>)> = exports
             .iter()
             .filter(|s| counterpart(&rfuncs, s, false).is_none())
             .map(|s| (key(s), s.version))
@@ -940,7 +1004,7 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
                 w[1].symbols.first().cloned(),
                 format!(
                     "the trampoline for {} at {:#x} runs into the one at {:#x}",
-                    w[0].symbols.join("/"),
+                    join_keys(&w[0].symbols, "/"),
                     w[0].offset,
                     w[1].offset
                 ),
@@ -1031,7 +1095,7 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
         let k = key(s);
         let repeated = plan.findings[own..]
             .iter()
-            .any(|f| f.kind == problem.0 && f.symbol.as_deref() == Some(k.as_str()));
+            .any(|f| f.kind == problem.0 && f.symbol.as_ref() == Some(&k));
         if !repeated {
             plan.findings.push(match problem.0 {
                 FindingKind::StaleEntry => stale(arch, dumped.bytes(), s, k, &problem.1),
@@ -1045,7 +1109,7 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
 /// A stale-entry finding whose severity and wording follow what the dumped code at `off` does
 /// ([`crate::consequence`]): reading the data pages gives wrong answers (error); self-contained code
 /// (syscall and sigreturn stubs, `__kernel_vsyscall`) is harmless (info); anything else is a warning.
-fn stale(arch: Arch, dumped: &[u8], s: &Symbol, symbol: String, why: &str) -> Finding {
+fn stale(arch: Arch, dumped: &[u8], s: &Symbol, symbol: SymbolKey, why: &str) -> Finding {
     use crate::consequence::{classify, Consequence};
     let c = classify(arch, dumped, s.offset.unwrap_or(0), s.size);
     let (severity, what) = match c {

@@ -15,7 +15,7 @@
 use crate::arch::{Arch, Style};
 use crate::image::{same_name, Image, Symbol};
 use crate::layout::{Layout, Role};
-use crate::plan::{plan, Decision, FindingKind, Patch, Plan, Side};
+use crate::plan::{plan, Decision, FindingKind, Patch, Plan, Side, SymbolKey};
 use crate::policy::{Missing, Policy};
 
 /// What one invariant did with one input.
@@ -43,15 +43,12 @@ impl Check {
     }
 }
 
-fn key(name: &str, version: Option<&str>) -> String {
-    match version {
-        Some(v) => format!("{name}@{v}"),
-        None => name.to_string(),
-    }
+fn key(name: &str, version: Option<&str>) -> SymbolKey {
+    SymbolKey::new(name, version)
 }
 
-fn named(p: &Plan, k: &str) -> bool {
-    p.findings.iter().any(|f| f.symbol.as_deref() == Some(k))
+fn named(p: &Plan, k: &SymbolKey) -> bool {
+    p.findings.iter().any(|f| f.symbol.as_ref() == Some(k))
 }
 
 /// `strict` and its variants: every exported function is redirected, a missing counterpart refuses
@@ -350,7 +347,7 @@ fn judge_refusal(
                 p.findings
                     .iter()
                     .any(|f| matches!(f.kind, FindingKind::TargetMissing | FindingKind::NulledEntry)
-                        && f.symbol.as_deref() == Some(k.as_str())),
+                        && f.symbol.as_ref() == Some(&k)),
                 "invariant 4 (plan soundness): the refusal does not name `{k}`, which the runtime image lacks; findings: {:?}",
                 p.findings
             );
@@ -569,9 +566,9 @@ pub fn check_patch_safety(dumped: &Side, p: &Plan) -> Check {
         // A restorer's stub that does not reach its target (CRIU's MIPS `b -4`) must be flagged.
         let decoded = arch.decode(&t.bytes, dv.start.wrapping_add(t.offset));
         let flagged = t.symbols.iter().all(|k| {
-            p.findings.iter().any(|f| {
-                f.kind == FindingKind::Misdirected && f.symbol.as_deref() == Some(k.as_str())
-            })
+            p.findings
+                .iter()
+                .any(|f| f.kind == FindingKind::Misdirected && f.symbol.as_ref() == Some(k))
         });
         assert!(
             decoded == Some(t.target) || flagged,
@@ -929,12 +926,8 @@ mod tests {
                 panic!("{p:?}")
             };
             let gone = patches.remove(0);
-            p.findings.retain(|f| {
-                !gone
-                    .symbols
-                    .iter()
-                    .any(|s| f.symbol.as_deref() == Some(s.as_str()))
-            });
+            p.findings
+                .retain(|f| !gone.symbols.iter().any(|s| f.symbol.as_ref() == Some(s)));
             fails("not on its runtime counterpart", || {
                 check_plan_sound(ds, rs, &CRIU_4_1, &p)
             });

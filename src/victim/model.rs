@@ -214,10 +214,7 @@ pub fn compare(report: &serde_json::Value, policy_name: &str, force_proxy: bool)
             matches!(
                 f.kind,
                 FindingKind::StaleEntry | FindingKind::TargetMissing | FindingKind::Misdirected
-            ) && f
-                .symbol
-                .as_deref()
-                .is_some_and(|s| s.split('@').next() == Some(sym))
+            ) && f.symbol.as_ref().is_some_and(|s| s.name == sym)
         })
     };
     let checks = ["entries", "libc"]
