@@ -307,7 +307,7 @@ fn judge_planner(host: &Host, l: &LiveVdso, live_img: &Image, row: &mut RowFn) {
             },
             &crate::policy::STRICT,
         );
-        *counts.entry(p.outcome().name()).or_insert(0) += 1;
+        *counts.entry(p.category().name()).or_insert(0) += 1;
         n += 1;
         let refused = p.decision == Decision::Refused;
         if (refused && p.findings.is_empty()) || (!refused && p.errors() > 0) {
@@ -317,7 +317,7 @@ fn judge_planner(host: &Host, l: &LiveVdso, live_img: &Image, row: &mut RowFn) {
                 .find(|f| f.severity == crate::plan::Severity::Error);
             bad.push(format!(
                 "{name}: {} ({})",
-                p.outcome().name(),
+                p.category().name(),
                 first.map_or(String::new(), |f| f.detail.clone())
             ));
         }

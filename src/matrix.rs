@@ -6,7 +6,7 @@
 
 use crate::arch::{Abi, Arch};
 use crate::image::Image;
-use crate::plan::{default_bases, plan, Finding, Outcome, Side};
+use crate::plan::{default_bases, plan, Category, Finding, Side};
 use crate::policy::Policy;
 use std::collections::BTreeMap;
 
@@ -22,7 +22,7 @@ pub struct Entry {
 pub struct Cell {
     pub dumped: String,
     pub runtime: String,
-    pub outcome: Outcome,
+    pub outcome: Category,
     pub findings: Vec<Finding>,
 }
 
@@ -75,7 +75,7 @@ impl Matrix {
                     cells.push(Cell {
                         dumped: dn.to_string(),
                         runtime: rn.to_string(),
-                        outcome: p.outcome(),
+                        outcome: p.category(),
                         findings: p.findings,
                     });
                 }
@@ -95,7 +95,7 @@ impl Matrix {
     }
 
     /// How many pairs had each outcome.
-    pub fn counts(&self) -> BTreeMap<Outcome, usize> {
+    pub fn counts(&self) -> BTreeMap<Category, usize> {
         let mut m = BTreeMap::new();
         for c in self.arches.iter().flat_map(|a| &a.cells) {
             *m.entry(c.outcome).or_insert(0) += 1;

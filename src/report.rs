@@ -429,8 +429,8 @@ pub fn plan_text(p: &crate::plan::Plan, dumped_base: u64) -> String {
     o
 }
 
-fn outcome_char(o: crate::plan::Outcome) -> char {
-    use crate::plan::Outcome::*;
+fn outcome_char(o: crate::plan::Category) -> char {
+    use crate::plan::Category::*;
     match o {
         Remap => 'R',
         ProxyClean => 'P',
@@ -495,14 +495,14 @@ fn xml_escape(s: &str) -> String {
 /// The matrix as an SVG heatmap: one grid per architecture (rows dumped, columns runtime), a colour per
 /// outcome, each cell's findings in its tooltip, and a legend.
 pub fn matrix_svg(m: &crate::matrix::Matrix) -> String {
-    use crate::plan::Outcome;
+    use crate::plan::Category;
     const CELL: usize = 14;
-    let colour = |o: Outcome| match o {
-        Outcome::Remap => "#1a9850",
-        Outcome::ProxyClean => "#91cf60",
-        Outcome::RemapWithFindings => "#d73027",
-        Outcome::ProxyWithFindings => "#fc8d59",
-        Outcome::Refused => "#4d4d4d",
+    let colour = |o: Category| match o {
+        Category::Remap => "#1a9850",
+        Category::ProxyClean => "#91cf60",
+        Category::RemapWithFindings => "#d73027",
+        Category::ProxyWithFindings => "#fc8d59",
+        Category::Refused => "#4d4d4d",
     };
     let label_w = m
         .arches
@@ -569,7 +569,7 @@ pub fn matrix_svg(m: &crate::matrix::Matrix) -> String {
         y += n * CELL + 40;
     }
     let mut legend = String::new();
-    for (k, o) in Outcome::ALL.iter().enumerate() {
+    for (k, o) in Category::ALL.iter().enumerate() {
         let x = 4 + k * 130;
         let _ = write!(
             legend,

@@ -5,7 +5,9 @@ use std::path::Path;
 use vdso_lab::fuzzing::oracles;
 use vdso_lab::image::Image;
 use vdso_lab::layout::Role;
-use vdso_lab::plan::{default_bases, plan, Decision, FindingKind, Severity, Side, Target, World};
+use vdso_lab::plan::{
+    default_bases, plan, Decision, Destination, FindingKind, Severity, Side, World,
+};
 use vdso_lab::policy;
 
 fn real(name: &str) -> Vec<u8> {
@@ -102,7 +104,7 @@ fn overlapping_remap_parks_first() {
     for s in img.functions() {
         let at = d0 + s.offset.unwrap();
         assert!(
-            matches!(w.resolve(at).0, Target::Runtime { .. }),
+            matches!(w.resolve(at).0, Destination::Runtime { .. }),
             "{}",
             s.name
         );

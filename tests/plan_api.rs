@@ -1,12 +1,12 @@
 //! The planner's small public pieces that reports and matrices are built from, through the public
-//! API only: the outcome class of a plan (`Plan::outcome`, what every matrix cell counts), its name,
+//! API only: the class of a plan's outcome (`Plan::category`, what every matrix cell counts), its name,
 //! how a finding reads, and where presets put the two `[vdso]`s. Plans are built by hand, so these
 //! hold whatever findings the planner adds.
 
 use vdso_lab::arch::Arch;
 use vdso_lab::layout::Role;
 use vdso_lab::plan::{
-    default_bases, Decision, Finding, FindingKind, Move, Outcome, Plan, Severity, SymbolKey,
+    default_bases, Category, Decision, Finding, FindingKind, Move, Plan, Severity, SymbolKey,
 };
 
 fn finding(severity: Severity) -> Finding {
@@ -43,22 +43,25 @@ fn outcome_classes_count_warnings_and_errors_not_info() {
         park: 0x2000,
     };
     let info = || vec![finding(Severity::Info)];
-    assert_eq!(with(remap(), vec![]).outcome(), Outcome::Remap);
-    assert_eq!(with(remap(), info()).outcome(), Outcome::Remap);
+    assert_eq!(with(remap(), vec![]).category(), Category::Remap);
+    assert_eq!(with(remap(), info()).category(), Category::Remap);
     assert_eq!(
-        with(remap(), vec![finding(Severity::Warning)]).outcome(),
-        Outcome::RemapWithFindings
+        with(remap(), vec![finding(Severity::Warning)]).category(),
+        Category::RemapWithFindings
     );
-    assert_eq!(with(proxy(), info()).outcome(), Outcome::ProxyClean);
+    assert_eq!(with(proxy(), info()).category(), Category::ProxyClean);
     assert_eq!(
-        with(proxy(), vec![finding(Severity::Error)]).outcome(),
-        Outcome::ProxyWithFindings
+        with(proxy(), vec![finding(Severity::Error)]).category(),
+        Category::ProxyWithFindings
     );
     assert_eq!(
-        with(proxy(), vec![finding(Severity::Warning)]).outcome(),
-        Outcome::ProxyWithFindings
+        with(proxy(), vec![finding(Severity::Warning)]).category(),
+        Category::ProxyWithFindings
     );
-    assert_eq!(with(Decision::Refused, info()).outcome(), Outcome::Refused);
+    assert_eq!(
+        with(Decision::Refused, info()).category(),
+        Category::Refused
+    );
     let p = with(
         proxy(),
         vec![
@@ -72,7 +75,7 @@ fn outcome_classes_count_warnings_and_errors_not_info() {
 
 #[test]
 fn outcome_names_are_the_matrix_column_names() {
-    let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).collect();
+    let names: Vec<&str> = Category::ALL.iter().map(|o| o.name()).collect();
     assert_eq!(
         names,
         [

@@ -3,7 +3,7 @@
 
 use vdso_lab::arch::Arch;
 use vdso_lab::image::Image;
-use vdso_lab::plan::{default_bases, plan, Decision, FindingKind, Outcome, Plan, Side};
+use vdso_lab::plan::{default_bases, plan, Category, Decision, FindingKind, Plan, Side};
 use vdso_lab::policy::{self, Policy};
 
 /// The images of `corpus/real` (part of the repository: missing is a failure), by file name.
@@ -48,9 +48,9 @@ fn strict_is_clean_or_refuses_naming_what_is_missing() {
     let mut n = 0;
     pairs(&imgs, &policy::STRICT, |dn, di, rn, ri, p| {
         n += 1;
-        match p.outcome() {
-            Outcome::Remap | Outcome::ProxyClean => {}
-            Outcome::Refused => {
+        match p.category() {
+            Category::Remap | Category::ProxyClean => {}
+            Category::Refused => {
                 for f in &p.findings {
                     let sym = f.symbol.as_ref();
                     let name = sym.map_or("", |k| k.name.as_str());

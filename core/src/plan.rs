@@ -6,7 +6,7 @@
 //! restored address space as regions of bytes (patched dumped images, runtime vDSOs); [`World::restore`]
 //! plans and applies one restore hop, so chains A→B→C are a sequence of hops on one world, and
 //! [`World::resolve`] follows an address through trampolines — decoding the bytes with the
-//! architecture's independent decoder, never trusting the plan's own record — to a [`Target`].
+//! architecture's independent decoder, never trusting the plan's own record — to a [`Destination`].
 //!
 //! The planner's own findings come from following every entry point too: a "stale entry" is an exported
 //! function whose bytes, after the plan is applied, are not a trampoline into live runtime code.
@@ -174,25 +174,25 @@ impl Plan {
     }
 
     /// A one-word outcome for tables: `remap`, `remap-unsound`, `proxy`, `proxy-findings`, `refused`.
-    pub fn outcome(&self) -> Outcome {
+    pub fn category(&self) -> Category {
         let dirty = self
             .findings
             .iter()
             .any(|f| f.severity >= Severity::Warning);
         match (&self.decision, dirty) {
-            (Decision::Remap { .. }, false) => Outcome::Remap,
-            (Decision::Remap { .. }, true) => Outcome::RemapWithFindings,
-            (Decision::Proxy { .. }, false) => Outcome::ProxyClean,
-            (Decision::Proxy { .. }, true) => Outcome::ProxyWithFindings,
-            (Decision::Refused, _) => Outcome::Refused,
+            (Decision::Remap { .. }, false) => Category::Remap,
+            (Decision::Remap { .. }, true) => Category::RemapWithFindings,
+            (Decision::Proxy { .. }, false) => Category::ProxyClean,
+            (Decision::Proxy { .. }, true) => Category::ProxyWithFindings,
+            (Decision::Refused, _) => Category::Refused,
         }
     }
 }
 
-/// The outcome class of a plan (for matrices).
+/// The class of a plan's outcome, what every matrix cell counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Category {
     Remap,
     ProxyClean,
     RemapWithFindings,
@@ -200,21 +200,21 @@ pub enum Outcome {
     Refused,
 }
 
-impl Outcome {
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Remap,
-        Outcome::ProxyClean,
-        Outcome::RemapWithFindings,
-        Outcome::ProxyWithFindings,
-        Outcome::Refused,
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Category::Remap,
+        Category::ProxyClean,
+        Category::RemapWithFindings,
+        Category::ProxyWithFindings,
+        Category::Refused,
     ];
     pub fn name(self) -> &'static str {
         match self {
-            Outcome::Remap => "remap",
-            Outcome::ProxyClean => "proxy",
-            Outcome::RemapWithFindings => "remap-findings",
-            Outcome::ProxyWithFindings => "proxy-findings",
-            Outcome::Refused => "refused",
+            Category::Remap => "remap",
+            Category::ProxyClean => "proxy",
+            Category::RemapWithFindings => "remap-findings",
+            Category::ProxyWithFindings => "proxy-findings",
+            Category::Refused => "refused",
         }
     }
 }
@@ -1062,21 +1062,21 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
         let (target, hops) = world.resolve(dv.start.wrapping_add(off));
         let want = counterpart(rfuncs, s, false);
         let problem = match (&target, &want) {
-            (Target::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset => continue,
-            (Target::Runtime { symbol, .. }, _) => (
+            (Destination::Runtime { offset, .. }, Some(w)) if Some(*offset) == w.offset => continue,
+            (Destination::Runtime { symbol, .. }, _) => (
                 FindingKind::Misdirected,
                 format!("lands on runtime `{symbol}`"),
             ),
-            (Target::Stale { offset, .. }, _) if hops.len() > 1 && patched(off) => (
+            (Destination::Stale { offset, .. }, _) if hops.len() > 1 && patched(off) => (
                 FindingKind::Misdirected,
                 format!("its trampoline leads to dumped offset {offset:#x}, old code, not to the runtime vDSO"),
             ),
-            (Target::Stale { .. }, _) => (FindingKind::StaleEntry, "left unredirected".to_string()),
-            (Target::Misdirected { offset, .. }, _) => (
+            (Destination::Stale { .. }, _) => (FindingKind::StaleEntry, "left unredirected".to_string()),
+            (Destination::Misdirected { offset, .. }, _) => (
                 FindingKind::Misdirected,
                 format!("lands at runtime offset {offset:#x}, which starts no exported function"),
             ),
-            (Target::Nowhere { address }, _) => (
+            (Destination::Nowhere { address }, _) => (
                 FindingKind::TargetMissing,
                 format!("jumps to {address:#x}, outside every mapping"),
             ),
@@ -1129,7 +1129,7 @@ fn stale(arch: Arch, dumped: &[u8], s: &Symbol, symbol: SymbolKey, why: &str) ->
 /// Where an address leads (names borrowed from the [`World`] that resolved it).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Target<'w> {
+pub enum Destination<'w> {
     /// The start of an exported function of a runtime vDSO: live code.
     Runtime {
         region: &'w str,
@@ -1318,21 +1318,21 @@ impl<'a> World<'a> {
     }
 
     /// Follow `addr` through trampolines to where it leads; also returns the addresses visited.
-    pub fn resolve(&self, addr: u64) -> (Target<'_>, Hops) {
+    pub fn resolve(&self, addr: u64) -> (Destination<'_>, Hops) {
         let mut hops = Hops::new();
         hops.push(addr);
         let mut at = addr;
         for _ in 0..MAX_HOPS {
             // Later regions shadow earlier ones (a remap replaces what was there).
             let Some(r) = self.regions.iter().rev().find(|r| r.contains(at)) else {
-                return (Target::Nowhere { address: at }, hops);
+                return (Destination::Nowhere { address: at }, hops);
             };
             let off = at.wrapping_sub(r.base);
             let rest = &r.bytes[off as usize..];
             if r.runtime {
                 return match r.func_at(off) {
                     Some(symbol) => (
-                        Target::Runtime {
+                        Destination::Runtime {
                             region: &r.name,
                             offset: off,
                             symbol,
@@ -1340,7 +1340,7 @@ impl<'a> World<'a> {
                         hops,
                     ),
                     None => (
-                        Target::Misdirected {
+                        Destination::Misdirected {
                             region: &r.name,
                             offset: off,
                         },
@@ -1355,7 +1355,7 @@ impl<'a> World<'a> {
                 }
                 None => {
                     return (
-                        Target::Stale {
+                        Destination::Stale {
                             region: &r.name,
                             offset: off,
                             symbol: r.func_at(off),
@@ -1365,7 +1365,7 @@ impl<'a> World<'a> {
                 }
             }
         }
-        (Target::Nowhere { address: at }, hops)
+        (Destination::Nowhere { address: at }, hops)
     }
 }
 
