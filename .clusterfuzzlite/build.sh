@@ -8,6 +8,9 @@
 # CARGO_FUZZ_BUILD overrides the build command (ci/test-cflite-build.sh uses it to emulate $SRC/$OUT
 # outside Docker).
 cd "$SRC/vdso-lab"
+# parser_diff compiles the real parsers in (subjects/build.rs); without their sources it holds none
+# and says so on stderr at its first input ("parser_diff: skipped: ...").
+ci/fetch-sources.sh criu-4.2.1 criu-4.1.1 musl-1.2.6
 ${CARGO_FUZZ_BUILD:-cargo fuzz build -O}
 bin_dir=fuzz/target/x86_64-unknown-linux-gnu/release
 targets=$(sed -n 's/^name = "\(.*\)"/\1/p' fuzz/Cargo.toml | grep -v '^vdso-lab-fuzz$')

@@ -27,4 +27,12 @@ for t in $(sed -n 's/^name = "\(.*\)"/\1/p' fuzz/Cargo.toml | grep -v '^vdso-lab
     n=$(python3 -c "import zipfile,sys; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))" "$work/out/${t}_seed_corpus.zip" 2>/dev/null || echo 0)
     echo "cflite-build: $t: binary, $n seeds, dict, options"
 done
+# parser_diff must hold the real parsers: run it on one seed and read what it says it holds.
+seed=$(find corpus/parser_diff -type f ! -name '.*' | head -n 1)
+said=$("$work/out/parser_diff" -runs=1 "$seed" 2>&1 | grep '^parser_diff:' || true)
+echo "cflite-build: $said"
+if ! grep -q '^parser_diff: [0-9]* subjects' <<<"$said"; then
+    echo "cflite-build: the parser_diff build holds no real parser" >&2
+    status=1
+fi
 exit $status

@@ -48,7 +48,31 @@ thread_local! {
         RefCell::new((Spec::blank(), Vec::new(), Vec::new()));
 }
 
+/// Says once, on stderr, which real parsers this build holds: a fuzzer built where the sources were
+/// not fetched (`ci/fetch-sources.sh`) holds none, and would otherwise run on, checking nothing.
+fn announce() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let all = parsers::subjects();
+        let built: Vec<&str> = all
+            .iter()
+            .filter(|s| s.skipped.is_none())
+            .map(|s| s.name.as_str())
+            .collect();
+        if built.is_empty() {
+            let why = all
+                .iter()
+                .find_map(|s| s.skipped.as_deref())
+                .unwrap_or("no subject is known");
+            eprintln!("parser_diff: skipped: no real parser was built into this harness ({why}); every input is vacuous");
+        } else {
+            eprintln!("parser_diff: {} subjects: {}", built.len(), built.join(" "));
+        }
+    });
+}
+
 pub fn run(data: &[u8]) -> Outcome {
+    announce();
     if data.starts_with(b"\x7fELF") {
         return check_image(data);
     }
