@@ -37,7 +37,8 @@ lab=target/x86_64-unknown-linux-gnu/release/vdso-lab
 t0=$SECONDS
 set +e
 # shellcheck disable=SC2086
-CI=1 "$lab" kernels $KERNELS --clocksource "$CLOCKSOURCES" --lab "$lab" --cache target/kernels
+CI=1 "$lab" kernels $KERNELS --clocksource "$CLOCKSOURCES" --lab "$lab" --cache target/kernels \
+    --html target/kernels/kernels.html
 rc=$?
 set -e
 echo "kernel-matrix: exit $rc after $((SECONDS - t0)) s"

@@ -80,6 +80,9 @@ pub struct KernelsArgs {
     /// Print KTAP (the kernel selftests' format) instead of the table.
     #[arg(long, conflicts_with = "json")]
     pub ktap: bool,
+    /// Also write the table as one self-contained HTML page to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
     /// Downloads, kernels and initramfs images (default: target/kernels).
     #[arg(long)]
     pub cache: Option<PathBuf>,

@@ -280,6 +280,10 @@ fn kernels_cmd(args: &vdso_lab::kernels::KernelsArgs) -> Result<bool, String> {
     if args.fetch_only {
         return Ok(true);
     }
+    if let Some(path) = &args.html {
+        std::fs::write(path, report::kernels_html(&r))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     if args.json {
         json(&r)?;
     } else if args.ktap {

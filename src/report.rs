@@ -883,6 +883,211 @@ pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
     s
 }
 
+/// `kernels --html FILE`: the kernel table as one self-contained page. Round 1: a row per kernel ×
+/// clocksource with its layout, exports, clock path and time-namespace verdict, then one coloured cell
+/// per call path × function (the worst verdict over the clocks; the tooltip says which); the same
+/// cells again for the runs inside a time namespace. Round 2: per policy, a grid of dumped-on-A ×
+/// restored-on-B with each pair's outcome.
+pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
+    use serde_json::Value;
+    let e = |x: &str| xml_escape(x);
+    let colour = |v: &str| match v {
+        "agrees" | "ok" => "#91cf60",
+        "not_exercised" | "skipped" | "note" => "#d9d9d9",
+        _ => "#d73027",
+    };
+    let path_name = |p: &Value| match p {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .iter()
+            .next()
+            .map(|(k, v)| format!("{k}#{v}"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let round1: Vec<_> = r.boots.iter().filter(|b| b.round == 1).collect();
+    // Every (timens, path, function) any boot ran, in first-seen order: the grid's columns.
+    let mut columns: Vec<(bool, String, String)> = Vec::new();
+    for b in &round1 {
+        let Some(c) = b.record("check", None) else {
+            continue;
+        };
+        for p in c["report"]["paths"].as_array().into_iter().flatten() {
+            let col = (
+                p["timens"] == true,
+                path_name(&p["path"]),
+                p["func"].as_str().unwrap_or("").to_string(),
+            );
+            if !columns.contains(&col) {
+                columns.push(col);
+            }
+        }
+    }
+    let mut h = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>vdso-lab kernels</title>\n<style>\
+         body{font-family:monospace;font-size:12px} table{border-collapse:collapse;margin-bottom:2em} \
+         td,th{border:1px solid #bbb;padding:2px 4px} th.v{writing-mode:vertical-rl;transform:rotate(180deg)} \
+         td.c{width:14px;padding:0}</style></head><body>\n<h1>vdso-lab kernels</h1>\n",
+    );
+    let _ = writeln!(
+        h,
+        "<p>{} boots and {} cross-kernel restores in {:.0} s: <b>{}</b>. Cell colours: green agrees with the syscall, red does not (or the row failed), grey not run; the tooltip has the verdict.</p>",
+        r.boots.len(),
+        r.pairs.len(),
+        r.seconds,
+        if r.ok() { "ok" } else { "FAILED" }
+    );
+    for timens in [false, true] {
+        let cols: Vec<_> = columns.iter().filter(|c| c.0 == timens).collect();
+        let _ = writeln!(
+            h,
+            "<h2>{}</h2>\n<table><tr><th>kernel</th><th>clock</th><th>layout</th><th>exports</th><th>clock path</th><th>time namespaces</th><th>check</th>",
+            if timens {
+                "Call paths inside a new time namespace"
+            } else {
+                "Call paths"
+            }
+        );
+        for c in &cols {
+            let _ = write!(h, "<th class=\"v\">{} {}</th>", e(&c.1), e(&c.2));
+        }
+        h.push_str("</tr>\n");
+        for b in &round1 {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td>",
+                e(&b.kernel),
+                e(&b.clocksource)
+            );
+            let Some(c) = b.record("check", None).map(|v| &v["report"]) else {
+                let _ = writeln!(
+                    h,
+                    "<td colspan=\"{}\" style=\"background:#d73027\">no result: {}</td></tr>",
+                    5 + cols.len(),
+                    e(b.error.as_deref().unwrap_or("?"))
+                );
+                continue;
+            };
+            let row = |what: &str| {
+                c["checks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|x| x["what"] == what)
+                    .map(|x| {
+                        (
+                            x["verdict"].as_str().unwrap_or("").to_string(),
+                            x["detail"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .unwrap_or_default()
+            };
+            let live = row("live vDSO").1;
+            let exports = live
+                .split(", ")
+                .find(|x| x.ends_with("entry points"))
+                .unwrap_or("");
+            let (tv, td) = row("time namespaces");
+            let check = if c["ok"] == true { "ok" } else { "FAILED" };
+            let _ = write!(
+                h,
+                "<td>{}</td><td>{}</td><td>{}</td><td style=\"background:{}\" title=\"{}\">{}</td><td style=\"background:{}\">{check}</td>",
+                e(&row("special mappings").1),
+                e(exports),
+                e(&row("clock source").1),
+                colour(&tv),
+                e(&td),
+                e(&tv),
+                colour(if check == "ok" { "ok" } else { "FAIL" }),
+            );
+            for col in &cols {
+                let cell = c["paths"].as_array().into_iter().flatten().find(|p| {
+                    p["timens"] == timens
+                        && path_name(&p["path"]) == col.1
+                        && p["func"].as_str() == Some(col.2.as_str())
+                });
+                match cell {
+                    Some(p) => {
+                        let v = p["verdict"]["verdict"].as_str().unwrap_or("?");
+                        let v = if p["expected_to_fail"] == true && v != "agrees" {
+                            "not_exercised"
+                        } else {
+                            v
+                        };
+                        let _ = write!(
+                            h,
+                            "<td class=\"c\" style=\"background:{}\" title=\"{} {}: {}{}\"></td>",
+                            colour(v),
+                            e(&col.1),
+                            e(&col.2),
+                            e(&p["verdict"].to_string()),
+                            if p["expected_to_fail"] == true {
+                                " (expected: the seed bug, left stale on purpose)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    None => h.push_str("<td class=\"c\"></td>"),
+                }
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n");
+    }
+    let mut policies: Vec<&str> = r.pairs.iter().map(|p| p.policy.as_str()).collect();
+    policies.dedup();
+    let mut kernels: Vec<&str> = Vec::new();
+    for p in &r.pairs {
+        for k in [p.dumped.as_str(), p.runtime.as_str()] {
+            if !kernels.contains(&k) {
+                kernels.push(k);
+            }
+        }
+    }
+    for pol in policies {
+        let _ = write!(
+            h,
+            "<h2>Live vDSO dumped on A (rows), restored under {} with proxying forced and called on B (columns)</h2>\n<table><tr><th></th>",
+            e(pol)
+        );
+        for k in &kernels {
+            let _ = write!(h, "<th>{}</th>", e(k));
+        }
+        h.push_str("</tr>\n");
+        for a in &kernels {
+            let _ = write!(h, "<tr><th>{}</th>", e(a));
+            for b in &kernels {
+                let cell = r
+                    .pairs
+                    .iter()
+                    .find(|p| p.policy == pol && p.dumped == *a && p.runtime == *b);
+                match cell {
+                    Some(p) => {
+                        let c = if !p.unpredicted.is_empty() {
+                            "#d73027"
+                        } else if p.outcome.starts_with("refused") {
+                            "#d9d9d9"
+                        } else if p.wrong.is_empty() {
+                            "#91cf60"
+                        } else {
+                            "#fc8d59"
+                        };
+                        let _ = write!(h, "<td style=\"background:{c}\">{}</td>", e(&p.outcome));
+                    }
+                    None => h.push_str("<td></td>"),
+                }
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str(
+        "<p>Restore grids: green every call agrees, orange wrong answers the static plan predicted, red wrong answers it did not predict, grey refused.</p>\n</body></html>\n",
+    );
+    h
+}
+
 /// `kernels --ktap`: KTAP version 1, the format kernel selftests and their runners read. One test per
 /// boot (`<kernel> <clocksource>`), with one subtest per `check` row, then one per cross-kernel restore.
 pub fn kernels_ktap(r: &crate::kernels::KernelsReport) -> String {

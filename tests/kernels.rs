@@ -115,3 +115,73 @@ fn ktap_output_follows_the_verdicts() {
     );
     assert!(!r.ok());
 }
+
+/// `kernels --html`: a cell per path × function with the verdict's colour and the verdict in its
+/// tooltip, time-namespace runs in their own table, a boot without a result said as such, and one
+/// restore grid per policy whose cells say whether wrong answers were predicted. Text is escaped.
+#[test]
+fn html_view_colours_every_verdict() {
+    use vdso_lab::kernels::{BootResult, KernelsReport, PairRow};
+    let check = serde_json::json!({"kind": "check", "report": {"ok": false, "checks": [
+        {"what": "live vDSO", "verdict": "ok", "detail": "x86_64, 13 entry points"},
+        {"what": "special mappings", "verdict": "ok", "detail": "[vvar] <4 pages> [vdso]"},
+        {"what": "time namespaces", "verdict": "ok", "detail": "offsets applied"},
+    ], "paths": [
+        {"path": "direct", "func": "time", "timens": false, "verdict": {"verdict": "zero"}},
+        {"path": "direct", "func": "clock_gettime", "timens": false, "verdict": {"verdict": "agrees", "worst": 80}},
+        {"path": {"remapped": 1}, "func": "time", "timens": true, "verdict": {"verdict": "agrees", "worst": 3}},
+    ]}});
+    let boot = |kernel: &str, records: Vec<serde_json::Value>, error: Option<&str>| BootResult {
+        kernel: kernel.into(),
+        clocksource: "tsc".into(),
+        round: 1,
+        seconds: 1.0,
+        records,
+        release: None,
+        error: error.map(String::from),
+        console_tail: Vec::new(),
+    };
+    let pair = |runtime: &str, outcome: &str, wrong: &[&str], unpredicted: &[&str]| PairRow {
+        dumped: "6.1".into(),
+        runtime: runtime.into(),
+        policy: "criu-4.1".into(),
+        outcome: outcome.into(),
+        wrong: wrong.iter().map(|s| s.to_string()).collect(),
+        unpredicted: unpredicted.iter().map(|s| s.to_string()).collect(),
+        stale_but_agreed: Vec::new(),
+    };
+    let r = KernelsReport {
+        boots: vec![
+            boot("7.2", vec![check], None),
+            boot("6.1", vec![], Some("timed out <60 s>")),
+        ],
+        pairs: vec![
+            pair("7.2", "1 wrong, as predicted", &["clock_getres"], &[]),
+            pair("6.12", "1 wrong, 1 NOT predicted", &["time"], &["time"]),
+        ],
+        seconds: 2.0,
+    };
+    let h = vdso_lab::report::kernels_html(&r);
+    assert!(h.starts_with("<!DOCTYPE html>") && h.ends_with("</html>\n"));
+    assert!(
+        h.contains(r##"style="background:#d73027" title="direct time: {&quot;verdict&quot;:&quot;zero&quot;}""##),
+        "{h}"
+    );
+    assert!(
+        h.contains(r##"style="background:#91cf60" title="direct clock_gettime: "##),
+        "{h}"
+    );
+    assert!(h.contains("remapped#1 time"), "{h}");
+    assert!(h.contains("no result: timed out &lt;60 s&gt;"), "{h}");
+    assert!(h.contains("[vvar] &lt;4 pages&gt; [vdso]"), "{h}");
+    assert!(
+        h.contains(r##"<td style="background:#fc8d59">1 wrong, as predicted</td>"##),
+        "{h}"
+    );
+    assert!(
+        h.contains(r##"<td style="background:#d73027">1 wrong, 1 NOT predicted</td>"##),
+        "{h}"
+    );
+    assert_eq!(h.matches("<h2>").count(), 3, "{h}");
+    assert!(h.contains("<b>FAILED</b>"), "{h}");
+}
