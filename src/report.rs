@@ -601,9 +601,17 @@ pub fn check_text(r: &crate::check::CheckReport) -> String {
     }
     if !r.paths.is_empty() {
         let _ = writeln!(s);
+        // The function column fits the longest name shown (the 7.x futex entries are long).
+        let fw = r
+            .paths
+            .iter()
+            .map(|p| p.func.name().len())
+            .max()
+            .unwrap_or(0)
+            .max(14);
         let _ = writeln!(
             s,
-            "{:<18} {:<14} {:>8} {:>8}  verdict (worst over clocks)",
+            "{:<18} {:<fw$} {:>8} {:>8}  verdict (worst over clocks)",
             "path", "function", "clocks", "samples"
         );
         for p in &r.paths {
@@ -627,7 +635,7 @@ pub fn check_text(r: &crate::check::CheckReport) -> String {
             };
             let _ = writeln!(
                 s,
-                "{path:<18} {:<14} {clocks:>8} {:>8}  {}{note}",
+                "{path:<18} {:<fw$} {clocks:>8} {:>8}  {}{note}",
                 p.func.name(),
                 p.samples,
                 p.verdict

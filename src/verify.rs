@@ -196,6 +196,66 @@ pub enum Record {
         heads: [i64; 2],
         constant: [bool; 2],
     },
+    /// The robust-futex try-unlock entries (Linux 7.x), called on [`FUTEX_CASES`]: what each call
+    /// left behind. There is no syscall to compare with; [`futex_model`] is the reference.
+    Futex {
+        /// `__vdso_futex_robust_list64_try_unlock` (a 64-bit pending slot), else the 32-bit one.
+        wide: bool,
+        after: [FutexState; 2],
+    },
+}
+
+/// One try-unlock call: its return value, the lock word and the pending-op slot after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FutexState {
+    pub ret: u32,
+    pub lock: u32,
+    pub pending: u64,
+}
+
+/// The thread id the futex experiments unlock as (any value below `FUTEX_WAITERS` would do).
+pub const FUTEX_TID: u32 = 0x2a5a;
+/// What the pending-op slot holds before each call: a pattern whose clearing is visible per half.
+pub const FUTEX_PENDING: u64 = 0x5a5a_5a5a_a5a5_a5a5;
+/// The lock word before each call: owned by [`FUTEX_TID`] with no waiters, then with
+/// `FUTEX_WAITERS` (bit 31) set, which only the kernel may unlock.
+pub const FUTEX_CASES: [u32; 2] = [FUTEX_TID, FUTEX_TID | 0x8000_0000];
+
+/// What a try-unlock must leave, as the x86-64 and i386 entries of Linux 7.2.13 (Debian's
+/// 7.2.13+deb14 images in corpus/real, offsets 0x16d0 and 0x16e0 of the x86-64 one) do: a
+/// compare-and-exchange of the lock word from `tid` to 0; on success the pending-op slot is cleared
+/// (8 bytes for the 64-bit entry, the low 4 for the 32-bit one) and `tid` returned; otherwise nothing
+/// is written and the lock word's value is returned.
+pub fn futex_model(wide: bool, lock: u32, tid: u32, pending: u64) -> FutexState {
+    if lock != tid {
+        return FutexState {
+            ret: lock,
+            lock,
+            pending,
+        };
+    }
+    FutexState {
+        ret: tid,
+        lock: 0,
+        pending: if wide { 0 } else { pending & !0xffff_ffff },
+    }
+}
+
+/// Judge what the try-unlock calls left against [`futex_model`]: the first field that differs is the
+/// mismatch (return value, then lock word, then pending slot).
+pub fn judge_futex(wide: bool, after: &[FutexState; 2]) -> Verdict {
+    for (case, got) in FUTEX_CASES.iter().zip(after) {
+        let want = futex_model(wide, *case, FUTEX_TID, FUTEX_PENDING);
+        let fields = [
+            (i64::from(want.ret), i64::from(got.ret)),
+            (i64::from(want.lock), i64::from(got.lock)),
+            (want.pending as i64, got.pending as i64),
+        ];
+        if let Some(&(expected, got)) = fields.iter().find(|(w, g)| w != g) {
+            return Verdict::Mismatch { expected, got };
+        }
+    }
+    Verdict::Agrees { worst: 0 }
 }
 
 /// Judge a series of records of one function through one path: brackets with [`judge`], exact answers
@@ -205,8 +265,10 @@ pub fn judge_records(records: &[Record], tol: Tolerance) -> Verdict {
     let mut samples = Vec::new();
     let mut pairs = Vec::new();
     let mut random = Vec::new();
+    let mut futex = Vec::new();
     for r in records {
         match *r {
+            Record::Futex { wide, after } => futex.push((wide, after)),
             Record::Bracketed(s) => samples.push(s),
             Record::Exact { expected, got, ret } => pairs.push((expected, got, ret)),
             Record::Random {
@@ -216,6 +278,16 @@ pub fn judge_records(records: &[Record], tol: Tolerance) -> Verdict {
                 constant,
             } => random.push((requested, rets, heads, constant)),
         }
+    }
+    if !futex.is_empty() {
+        if !(samples.is_empty() && pairs.is_empty() && random.is_empty()) {
+            return Verdict::Error { ret: -1 };
+        }
+        return futex
+            .iter()
+            .map(|(wide, after)| judge_futex(*wide, after))
+            .find(|v| !v.agrees())
+            .unwrap_or(Verdict::Agrees { worst: 0 });
     }
     match (samples.is_empty(), pairs.is_empty(), random.is_empty()) {
         (false, true, true) => judge(&samples, tol),
@@ -253,6 +325,56 @@ mod tests {
     }
     const NS: Tolerance = Tolerance { resolution: 1 };
     const T: Nanos = 1_700_000_000 * NS_PER_SEC;
+
+    /// The try-unlock model and its judge: a right implementation agrees; one that forgets to clear
+    /// the pending slot, clears the wrong width, unlocks a lock with waiters or returns the wrong value
+    /// is a mismatch naming the field.
+    #[test]
+    fn futex_try_unlock_is_judged_field_by_field() {
+        let right = |wide| FUTEX_CASES.map(|l| futex_model(wide, l, FUTEX_TID, FUTEX_PENDING));
+        for wide in [true, false] {
+            let r = right(wide);
+            assert_eq!(r[0].lock, 0);
+            assert_eq!(r[0].ret, FUTEX_TID);
+            assert_eq!(r[1].lock, FUTEX_CASES[1]);
+            assert_eq!(r[1].ret, FUTEX_CASES[1]);
+            assert_eq!(r[1].pending, FUTEX_PENDING);
+            assert_eq!(judge_futex(wide, &r), Verdict::Agrees { worst: 0 });
+        }
+        assert_eq!(right(true)[0].pending, 0);
+        assert_eq!(right(false)[0].pending, 0x5a5a_5a5a_0000_0000);
+        let broken = |wide: bool, f: &dyn Fn(&mut [FutexState; 2])| {
+            let mut r = right(wide);
+            f(&mut r);
+            judge_futex(wide, &r)
+        };
+        let m = |expected: i64, got: i64| Verdict::Mismatch { expected, got };
+        assert_eq!(
+            broken(true, &|r| r[0].pending = FUTEX_PENDING),
+            m(0, FUTEX_PENDING as i64)
+        );
+        // The 32-bit entry's write is 4 bytes; an 8-byte clear is wrong.
+        assert_eq!(
+            broken(false, &|r| r[0].pending = 0),
+            m(0x5a5a_5a5a_0000_0000, 0)
+        );
+        assert_eq!(
+            broken(true, &|r| r[1].lock = 0),
+            m(i64::from(FUTEX_CASES[1]), 0)
+        );
+        assert_eq!(broken(true, &|r| r[0].ret = 0), m(i64::from(FUTEX_TID), 0));
+        // Mixed with another kind of record: a broken experiment.
+        let f = Record::Futex {
+            wide: true,
+            after: right(true),
+        };
+        let tol = Tolerance { resolution: 1 };
+        assert_eq!(judge_records(&[f], tol), Verdict::Agrees { worst: 0 });
+        assert_eq!(
+            judge_records(&[f, Record::Bracketed(s(T, T, T))], tol),
+            Verdict::Error { ret: -1 }
+        );
+    }
 
     #[test]
     fn edges_of_the_bracket() {

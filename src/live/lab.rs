@@ -77,16 +77,25 @@ pub enum Func {
     Getcpu,
     /// `getrandom` with the vDSO's opaque state (Linux 6.11+).
     Getrandom,
+    /// `__vdso_futex_robust_list64_try_unlock` (Linux 7.x, x86): unlock a robust futex the caller
+    /// owns and clear its 64-bit pending-op slot, in user memory only.
+    #[serde(rename = "futex_robust_list64_try_unlock")]
+    FutexUnlock64,
+    /// `__vdso_futex_robust_list32_try_unlock`: the same with a 32-bit pending-op slot.
+    #[serde(rename = "futex_robust_list32_try_unlock")]
+    FutexUnlock32,
 }
 
 impl Func {
-    pub const ALL: [Func; 6] = [
+    pub const ALL: [Func; 8] = [
         Func::ClockGettime,
         Func::Gettimeofday,
         Func::Time,
         Func::ClockGetres,
         Func::Getcpu,
         Func::Getrandom,
+        Func::FutexUnlock64,
+        Func::FutexUnlock32,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -96,6 +105,8 @@ impl Func {
             Func::ClockGetres => "clock_getres",
             Func::Getcpu => "getcpu",
             Func::Getrandom => "getrandom",
+            Func::FutexUnlock64 => "futex_robust_list64_try_unlock",
+            Func::FutexUnlock32 => "futex_robust_list32_try_unlock",
         }
     }
     /// The symbol names the function is exported as (x86 and the generic vDSO, then arm64/ppc/s390).
@@ -107,10 +118,24 @@ impl Func {
             Func::ClockGetres => ["__vdso_clock_getres", "__kernel_clock_getres"],
             Func::Getcpu => ["__vdso_getcpu", "__kernel_getcpu"],
             Func::Getrandom => ["__vdso_getrandom", "__kernel_getrandom"],
+            Func::FutexUnlock64 => [
+                "__vdso_futex_robust_list64_try_unlock",
+                "__kernel_futex_robust_list64_try_unlock",
+            ],
+            Func::FutexUnlock32 => [
+                "__vdso_futex_robust_list32_try_unlock",
+                "__kernel_futex_robust_list32_try_unlock",
+            ],
         }
     }
     fn takes_clock(self) -> bool {
         matches!(self, Func::ClockGettime | Func::ClockGetres)
+    }
+    /// Whether the C library offers the function (the `libc` path); the futex try-unlock entries
+    /// have no wrapper, and no syscall either: their `syscall` path runs the model
+    /// ([`crate::verify::futex_model`]) on the same memory.
+    pub fn in_libc(self) -> bool {
+        !matches!(self, Func::FutexUnlock64 | Func::FutexUnlock32)
     }
 }
 
@@ -259,7 +284,7 @@ struct Restored {
     /// Owns the mapping (unmapped on drop).
     _area: Area,
     /// Entry offsets per function in the copied image.
-    entries: [Option<u64>; 6],
+    entries: [Option<u64>; Func::ALL.len()],
     /// Address of the copy's `[vdso]`.
     base: u64,
     layout: Layout,
@@ -271,7 +296,7 @@ pub struct Lab {
     pub live: LiveVdso,
     pub arch: Option<Arch>,
     /// Live entry offsets per function (None: not exported).
-    entries: [Option<u64>; 6],
+    entries: [Option<u64>; Func::ALL.len()],
     /// Exported functions of the live image that no experiment calls, each with the reason (reported,
     /// not hidden).
     pub not_exercised: Vec<(String, String)>,
@@ -502,7 +527,7 @@ impl Lab {
     pub fn run_all(&self) -> Vec<Experiment> {
         let mut out = Vec::new();
         for path in self.paths() {
-            for f in Func::ALL {
+            for f in self.funcs() {
                 if f.takes_clock() {
                     for &(c, _) in &self.clocks {
                         out.push(self.run(path, f, Some(c)));
@@ -515,6 +540,22 @@ impl Lab {
         out
     }
 
+    /// The functions experiments run: every one the C library offers (its syscall and libc paths run
+    /// whatever the vDSO exports), and the others where the live vDSO exports them.
+    pub fn funcs(&self) -> impl Iterator<Item = Func> + '_ {
+        Func::ALL
+            .into_iter()
+            .filter(|&f| f.in_libc() || self.exports(f))
+    }
+
+    /// Whether the live vDSO exports `f`.
+    pub fn exports(&self, f: Func) -> bool {
+        Func::ALL
+            .iter()
+            .position(|x| *x == f)
+            .is_some_and(|k| self.entries[k].is_some())
+    }
+
     /// Entry address of `f` on `path` (for the vDSO-based paths that do not move anything).
     fn entry(&self, path: CallPath, f: Func) -> Option<u64> {
         if self.skipped.iter().any(|(s, _)| *s == f) {
@@ -522,6 +563,10 @@ impl Lab {
         }
         let k = Func::ALL.iter().position(|x| *x == f)?;
         let copy = match path {
+            // The futex entries have no libc wrapper; their syscall path (the model) runs only
+            // where the vDSO exports them, as a baseline for the other paths.
+            CallPath::Libc if !f.in_libc() => return None,
+            CallPath::Syscall if !f.in_libc() && self.entries[k].is_none() => return None,
             CallPath::Syscall | CallPath::Libc => return Some(0),
             CallPath::Direct | CallPath::Remapped(_) => {
                 return Some(self.live.base + self.entries[k]?)
@@ -791,7 +836,7 @@ impl Lab {
             .into_iter()
             .filter(|p| !matches!(p, CallPath::Stale | CallPath::Preset(_)))
         {
-            for f in Func::ALL {
+            for f in self.funcs() {
                 if f.takes_clock() {
                     for &(c, _) in &self.clocks {
                         out.push(self.run_timens(path, f, Some(c)));
@@ -913,8 +958,6 @@ fn random_seeded(wait: std::time::Duration) -> Result<(), String> {
 fn why_not_exercised(name: &str) -> &'static str {
     if name.contains("sgx_enter_enclave") {
         "needs an SGX enclave to enter (and SGX hardware)"
-    } else if name.contains("futex_robust_list") {
-        "acts on a robust futex list in user memory; no experiment for it yet"
     } else if name.contains("sigreturn") || name.contains("sigtramp") || name.contains("vsyscall") {
         "a signal-return or syscall stub: entered by the kernel or a libc, not called for a value"
     } else {
@@ -935,8 +978,8 @@ fn judge_raw(f: Func, recs: &[Rec], clock_resolution: Nanos) -> Verdict {
     judge_records(&records, Tolerance { resolution })
 }
 
-fn entries_of(img: &Image) -> [Option<u64>; 6] {
-    let mut entries = [None; 6];
+fn entries_of(img: &Image) -> [Option<u64>; Func::ALL.len()] {
+    let mut entries = [None; Func::ALL.len()];
     for (k, f) in Func::ALL.iter().enumerate() {
         entries[k] = f
             .symbols()

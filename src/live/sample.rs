@@ -62,8 +62,9 @@ impl Job {
 /// One raw sample as the child writes it (plain integers, so the report can cross a pipe as bytes).
 /// Clock functions: `[before_s, before_ns, value_s, value_ns, after_s, after_ns, ret, 0, 0]`; exact
 /// functions: `[.., ret, expected, got]` in the last three; getrandom: `[head 1, head 2, ret 1, ret 2,
-/// constant 1, constant 2, ..]`; the latency benchmark: `[t0_s, t0_ns, t1_s, t1_ns, ..]`. Only
-/// [`decode`] reads it.
+/// constant 1, constant 2, ..]`; futex try-unlock: `[ret, lock, pending]` per case of
+/// `verify::FUTEX_CASES`; the latency benchmark: `[t0_s, t0_ns, t1_s, t1_ns, ..]`. Only [`decode`]
+/// reads it.
 pub(super) type Rec = [i64; 9];
 
 /// The child's report: a status word (0, or a negative errno from setup) and the samples.
@@ -79,6 +80,9 @@ type GtodFn = extern "C" fn(*mut libc::timeval, *mut libc::c_void) -> libc::c_in
 type TimeFn = extern "C" fn(*mut libc::time_t) -> libc::time_t;
 type GetcpuFn =
     extern "C" fn(*mut libc::c_uint, *mut libc::c_uint, *mut libc::c_void) -> libc::c_int;
+/// `u32 try_unlock(u32 *lock, u32 tid, void *pending)`, as the x86 entries of Linux 7.2 take their
+/// arguments (rdi, esi, rdx) and return (eax).
+pub type FutexFn = extern "C" fn(*mut u32, u32, *mut libc::c_void) -> u32;
 
 /// The child: set up the path (remap), take the samples, report, `_exit`. Async-signal-safe only.
 ///
@@ -423,6 +427,33 @@ unsafe fn sample(job: &Job, entry: u64) -> Rec {
         }
         // SAFETY: forwarded contract.
         Func::Getrandom => return unsafe { sample_getrandom(job, entry) },
+        Func::FutexUnlock64 | Func::FutexUnlock32 => {
+            // Each case on fresh memory of ours: the lock word and the pending-op slot.
+            let wide = job.func == Func::FutexUnlock64;
+            for (k, &lock0) in crate::verify::FUTEX_CASES.iter().enumerate() {
+                let mut lock = lock0;
+                let mut pending = crate::verify::FUTEX_PENDING;
+                let tid = crate::verify::FUTEX_TID;
+                let ret = if job.path == CallPath::Syscall {
+                    // No syscall does this: the reference is the model, on the same memory.
+                    let m = crate::verify::futex_model(wide, lock, tid, pending);
+                    (lock, pending) = (m.lock, m.pending);
+                    m.ret
+                } else {
+                    // SAFETY: `entry` is the try-unlock entry point on this path; it reads and
+                    // writes only `lock` (4 bytes) and `pending` (8 bytes, or 4), both ours.
+                    let f: FutexFn = unsafe { std::mem::transmute(entry as usize) };
+                    f(
+                        &mut lock,
+                        tid,
+                        &mut pending as *mut u64 as *mut libc::c_void,
+                    )
+                };
+                r[3 * k] = i64::from(ret);
+                r[3 * k + 1] = i64::from(lock);
+                r[3 * k + 2] = pending as i64;
+            }
+        }
         Func::Getcpu => {
             let (mut wc, mut wn) = (0u32, 0u32);
             // SAFETY: raw getcpu syscall into our variables.
@@ -469,6 +500,17 @@ pub(super) fn decode(f: Func, r: &Rec) -> Record {
             heads: [r[0], r[1]],
             constant: [r[4] != 0, r[5] != 0],
         },
+        Func::FutexUnlock64 | Func::FutexUnlock32 => {
+            let state = |k: usize| crate::verify::FutexState {
+                ret: r[3 * k] as u32,
+                lock: r[3 * k + 1] as u32,
+                pending: r[3 * k + 2] as u64,
+            };
+            Record::Futex {
+                wide: f == Func::FutexUnlock64,
+                after: [state(0), state(1)],
+            }
+        }
         Func::ClockGettime | Func::Gettimeofday | Func::Time => Record::Bracketed(Sample {
             before: ns(r[0], r[1]),
             value: ns(r[2], r[3]),
