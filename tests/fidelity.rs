@@ -1032,3 +1032,102 @@ fn criu_riscv64_stub_index_is_shifted() {
         assert!(mis(n), "{n}: {:#?}", p.findings);
     }
 }
+
+/// Item 5: stale entries are classified on riscv64, ppc64, mips and 32-bit arm too (ARM and Thumb),
+/// not only on x86, arm64 and s390: on every real image of those architectures the time functions
+/// reach the data pages through their architecture's PC-relative idiom (`auipc`; `bcl 20,31,.+4;
+/// mflr`; `bal` and a stored offset; `sub rX, pc` or a Thumb literal plus `add rX, pc`), while the
+/// sigreturn stubs and the syscall-only helpers are self-contained.
+#[test]
+fn stale_entries_are_classified_beyond_x86_and_arm64() {
+    use vdso_lab::arch::Arch;
+    use vdso_lab::consequence::{classify, Consequence::*};
+    let imgs = vdso_lab::corpus::real_images(&vdso_lab::corpus::root().join("real")).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    let mut bad = Vec::new();
+    for r in &imgs {
+        let img = Image::parse(&r.bytes).unwrap();
+        let arch = Arch::of(&img).unwrap();
+        if !matches!(
+            arch,
+            Arch::Riscv64 | Arch::Ppc64 | Arch::Mips | Arch::MipsN32 | Arch::Mips64 | Arch::Arm
+        ) {
+            continue;
+        }
+        for s in img.functions() {
+            let want = match s.name {
+                n if n.contains("sigreturn") || n.contains("sigtramp") => SelfContained,
+                // riscv64: `li a7, N; ecall; ret`; ppc64: the CPU number from an SPRG register.
+                "__vdso_getcpu" | "__vdso_flush_icache" | "__kernel_getcpu" => SelfContained,
+                n if n.contains("clock_get")
+                    || n.contains("gettimeofday")
+                    || n.contains("time") =>
+                {
+                    ReadsDataPages
+                }
+                _ => continue,
+            };
+            let got = classify(arch, &r.bytes, s.offset.unwrap(), s.size);
+            *seen.entry((arch.name(), want)).or_insert(0) += 1;
+            if got != want {
+                bad.push(format!("{} {}: {got:?}, want {want:?}", r.name(), s.name));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    for arch in ["riscv64", "ppc64", "mips", "mips-n32", "mips64", "arm"] {
+        assert!(
+            seen.contains_key(&(arch, ReadsDataPages)),
+            "no {arch} time function judged: {seen:?}"
+        );
+    }
+    for arch in ["riscv64", "ppc64"] {
+        assert!(seen.contains_key(&(arch, SelfContained)), "{seen:?}");
+    }
+}
+
+/// Item 5: the ppc64 and MIPS readers follow the image's byte order: each real little-endian image
+/// with every 4-byte word swapped and `EI_DATA` set to big-endian is classified exactly as the
+/// original (the instructions and the MIPS offset words are all aligned words).
+#[test]
+fn consequences_follow_the_byte_order() {
+    use vdso_lab::arch::Arch;
+    use vdso_lab::consequence::classify;
+    let imgs = vdso_lab::corpus::real_images(&vdso_lab::corpus::root().join("real")).unwrap();
+    let mut n = 0;
+    for r in &imgs {
+        let img = Image::parse(&r.bytes).unwrap();
+        let arch = Arch::of(&img).unwrap();
+        if !matches!(arch, Arch::Ppc64 | Arch::Mips64 | Arch::Mips) {
+            continue;
+        }
+        let mut be = r.bytes.clone();
+        for w in be.chunks_exact_mut(4) {
+            w.reverse();
+        }
+        be[5] = 2; // ELFDATA2MSB
+        for s in img.functions() {
+            let (off, size) = (s.offset.unwrap(), s.size);
+            let le = classify(arch, &r.bytes, off, size);
+            assert_eq!(
+                classify(arch, &be, off, size),
+                le,
+                "{} {}",
+                r.name(),
+                s.name
+            );
+            n += 1;
+        }
+        // Read in the wrong order, the same bytes are not understood the same way.
+        let mut wrong = be.clone();
+        wrong[5] = 1;
+        assert!(
+            img.functions()
+                .any(|s| classify(arch, &wrong, s.offset.unwrap(), s.size)
+                    != classify(arch, &r.bytes, s.offset.unwrap(), s.size)),
+            "{}: byte order made no difference",
+            r.name()
+        );
+    }
+    assert!(n > 0);
+}
