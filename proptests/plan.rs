@@ -167,11 +167,11 @@ proptest! {
     }
 
     #[test]
-    fn decode_inverts_encode(from in any::<u64>(), to in any::<u64>(), arch_i in 0usize..10, absolute in any::<bool>()) {
-        let arch = [Arch::X86_64, Arch::I386, Arch::X32, Arch::Aarch64, Arch::Arm, Arch::Mips, Arch::MipsN32, Arch::Mips64, Arch::Loongarch64, Arch::S390x][arch_i];
+    fn decode_inverts_encode(from in any::<u64>(), to in any::<u64>(), arch_i in 0usize..11, absolute in any::<bool>()) {
+        let arch = [Arch::X86_64, Arch::I386, Arch::X32, Arch::Aarch64, Arch::Arm, Arch::Mips, Arch::MipsN32, Arch::Mips64, Arch::Loongarch64, Arch::S390x, Arch::Riscv64][arch_i];
         let mips = matches!(arch, Arch::Mips | Arch::MipsN32 | Arch::Mips64);
         let style = if absolute { Style::Absolute } else { Style::Relative };
-        let align = match arch { Arch::X86_64 | Arch::I386 | Arch::X32 => !0, Arch::S390x => !1, _ => !3u64 };
+        let align = match arch { Arch::X86_64 | Arch::I386 | Arch::X32 => !0, Arch::S390x | Arch::Riscv64 => !1, _ => !3u64 };
         let (from, to) = (from & arch.max_address() & align, to & arch.max_address() & align);
         // Near targets too, where relative jumps must succeed.
         for to in [to, from.wrapping_add(to % (1 << 20)) & arch.max_address() & align] {
@@ -188,7 +188,7 @@ proptest! {
                 }
                 Err(e) => {
                     prop_assert_eq!(style, Style::Relative, "{}", e);
-                    let reach: i128 = match arch { Arch::X86_64 | Arch::X32 => 1 << 31, Arch::Aarch64 | Arch::Loongarch64 => 1 << 27, Arch::Arm => 1 << 25, Arch::S390x => 1 << 32, _ => i128::MAX };
+                    let reach: i128 = match arch { Arch::X86_64 | Arch::X32 => 1 << 31, Arch::Aarch64 | Arch::Loongarch64 => 1 << 27, Arch::Arm => 1 << 25, Arch::S390x => 1 << 32, Arch::Riscv64 => (1 << 31) - (1 << 11), _ => i128::MAX };
                     let d = to as i128 - from as i128;
                     if mips {
                         // `j` reaches the 256 MiB region of its delay slot only.

@@ -1131,3 +1131,88 @@ fn consequences_follow_the_byte_order() {
     }
     assert!(n > 0);
 }
+
+/// Item 8: riscv64 trampolines are written and followed. Under `strict` every redirected entry of a
+/// real riscv64 image gets an 8-byte `auipc t1; jalr zero, lo(t1)` that decodes to its runtime
+/// counterpart, the syscall stubs (`li a7; ecall`, whose `ecall` would lie under the jump) are left
+/// alone and are harmless, and the plan is sound; CRIU's riscv64 lookup stub is still judged from its
+/// source, and says so.
+#[test]
+fn riscv64_trampolines_are_written_and_followed() {
+    use vdso_lab::arch::Arch;
+    let (d, r) = (
+        real("riscv64-vdso-6.12.117+deb13-riscv64.so"),
+        real("riscv64-vdso-7.2.13+deb14-riscv64.so"),
+    );
+    let (di, ri) = (Image::parse(&d).unwrap(), Image::parse(&r).unwrap());
+    let (d0, r0) = default_bases(Arch::of(&di));
+    let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+    let p = plan(&ds, &rs, &policy::STRICT_PROXY);
+    let Decision::Proxy { patches, .. } = &p.decision else {
+        panic!("not a proxy: {:?}", p.decision)
+    };
+    let mut patched: Vec<&str> = patches
+        .iter()
+        .flat_map(|t| t.symbols.iter().map(|k| k.split('@').next().unwrap()))
+        .collect();
+    patched.sort();
+    assert_eq!(
+        patched,
+        [
+            "__vdso_clock_getres",
+            "__vdso_clock_gettime",
+            "__vdso_gettimeofday",
+            "__vdso_riscv_hwprobe"
+        ]
+    );
+    for t in patches {
+        assert_eq!(t.bytes.len(), 8);
+        let from = d0 + t.offset;
+        assert_eq!(Arch::Riscv64.decode(&t.bytes, from), Some(t.target));
+    }
+    assert_eq!(p.errors(), 0, "{:#?}", p.findings);
+    assert!(p
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::StaleEntry)
+        .all(|f| f.severity == Severity::Info));
+    let mut w = World::new(Arch::Riscv64);
+    let dr = w.add(vdso_lab::plan::Region::of_functions(
+        "dumped",
+        d0,
+        &d,
+        false,
+        &di.functions().collect::<Vec<_>>(),
+    ));
+    w.apply(dr, &p, &ri, p.runtime_vdso(&rs.layout));
+    let off = di
+        .functions()
+        .find(|s| s.name == "__vdso_clock_gettime")
+        .and_then(|s| s.offset)
+        .unwrap();
+    let (t, _) = w.resolve(d0 + off);
+    assert!(
+        matches!(
+            t,
+            Target::Runtime {
+                symbol: "__vdso_clock_gettime",
+                ..
+            }
+        ),
+        "{t:?}"
+    );
+    assert_eq!(
+        oracles::check_plan_sound(&ds, &rs, &policy::STRICT_PROXY, &p),
+        oracles::Check::Checked
+    );
+    let c = plan(&ds, &rs, &policy::CRIU_4_1);
+    assert!(
+        matches!(&c.decision, Decision::Proxy { patches, .. } if patches.is_empty()),
+        "{:?}",
+        c.decision
+    );
+    assert!(c
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::UnsupportedArch && f.detail.contains("lookup stub")));
+}

@@ -773,19 +773,26 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
     // Without a usable `.text`, patches must at least stay inside the image.
     let text = dumped.text().unwrap_or(0..dumped.bytes().len() as u64);
     let mut patches: Vec<Patch> = Vec::new();
-    if !arch.modelled() {
+    let writes = policy.writes_trampolines(arch);
+    if !writes {
+        let what = if arch.modelled() {
+            format!(
+                "{}'s {} trampolines (a shared lookup stub) are not modelled as bytes",
+                policy.name,
+                arch.name()
+            )
+        } else {
+            format!("trampolines for {} are not modelled", arch.name())
+        };
         findings.push(finding(
             FindingKind::UnsupportedArch,
             Severity::Info,
             None,
-            format!(
-                "trampolines for {} are not modelled: redirection is judged from the policy's knowledge of symbols, not from decoded bytes",
-                arch.name()
-            ),
+            format!("{what}: redirection is judged from the policy's knowledge of symbols, not from decoded bytes"),
         ));
     }
     // Without a modelled trampoline nothing is patched; the plan is still a proxy.
-    let to_patch = if arch.modelled() { exports } else { &[] };
+    let to_patch = if writes { exports } else { &[] };
     for s in to_patch {
         if !policy.knows(arch, s.name) {
             continue; // found as a stale entry by `verify` unless an alias covers it
@@ -971,7 +978,7 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
         rfuncs,
         ..
     } = *cx;
-    if !arch.modelled() && matches!(plan.decision, Decision::Proxy { .. }) {
+    if !cx.policy.writes_trampolines(arch) && matches!(plan.decision, Decision::Proxy { .. }) {
         verify_by_knowledge(cx, &mut plan);
         return plan;
     }

@@ -89,6 +89,16 @@ pub struct Rules {
     /// by 8 (`slli t0, t0, 3`, criu/arch/riscv64/vdso-lookup.S:10): entry k >= 1 loads slot 16k, past
     /// the 6-slot table, and jumps through whatever bytes lie there.
     pub riscv_index_shifted: bool,
+    /// The restorer's riscv64 trampolines are not per-entry jumps but calls into one shared lookup
+    /// stub that it copies into the dumped image: `put_trampoline` copies `riscv_vdso_lookup` (`la t1,
+    /// table; slli t0, t0, 3; add t1, t0, t1; ld t2, 0(t1); jr t2`, criu/arch/riscv64/vdso-lookup.S:6-15)
+    /// and a 6-slot table into the gap behind the first listed function whose distance to the next
+    /// listed one exceeds 8 bytes plus stub and table (criu/arch/riscv64/vdso-pie.c:48-103), and each
+    /// listed entry gets the 8-byte `li t0, k; jal zero, stub` (:105-133). What reaches where then
+    /// depends on `t0` across two places, so this lab judges such a proxy from the source
+    /// (`riscv_index_shifted`) rather than writing per-entry bytes; `arch::Arch::encode` is this lab's
+    /// own riscv64 jump, which no CRIU writes.
+    pub riscv_lookup_stub: bool,
 }
 
 impl Rules {
@@ -102,6 +112,7 @@ impl Rules {
         vclock_follows_vvar: false,
         remap_leaves_vvar_without_dumped_vvar: false,
         riscv_index_shifted: false,
+        riscv_lookup_stub: false,
     };
     /// CRIU v3.19 and v4.0.
     pub const CRIU_3_19: Rules = Rules {
@@ -113,6 +124,7 @@ impl Rules {
         vclock_follows_vvar: false,
         remap_leaves_vvar_without_dumped_vvar: true,
         riscv_index_shifted: false, // no riscv64 support before v4.1
+        riscv_lookup_stub: false,
     };
     /// CRIU v4.1: GNU-hash-only images read, `[vvar_vclock]` must follow `[vvar]`, riscv64 supported
     /// (with its shifted stub index).
@@ -120,6 +132,7 @@ impl Rules {
         needs_sysv_hash: false,
         vclock_follows_vvar: true,
         riscv_index_shifted: true,
+        riscv_lookup_stub: true,
         ..Rules::CRIU_3_19
     };
 }
@@ -152,6 +165,13 @@ impl Policy {
             None => true,
             Some(list) => list(arch).contains(&name),
         }
+    }
+
+    /// Whether a proxy by this restorer on `arch` is planned as trampoline bytes that the planner
+    /// writes and follows (`arch::Arch::modelled` and the restorer writes per-entry jumps), or judged
+    /// from which entries it knows ([`Rules::riscv_lookup_stub`], or no model of the architecture).
+    pub fn writes_trampolines(&self, arch: Arch) -> bool {
+        arch.modelled() && !(arch == Arch::Riscv64 && self.rules.riscv_lookup_stub)
     }
 
     /// The same restorer with remapping switched off: every restore proxies. Models CRIU's fault
