@@ -17,15 +17,25 @@
 //! * mips, loongarch64, s390x: CRIU's stubs byte for byte, and a short direct jump (see
 //!   `encode_mips`, `encode_loongarch`, `encode_s390x`). CRIU's MIPS stub branches backwards and never
 //!   reaches its target.
+//! * ppc64 (either byte order): this lab's `b target` (4 bytes, ±32 MiB) or the target built in r12
+//!   and `mtctr r12; bctr` (28 bytes), see `encode_ppc64`; CRIU's ppc64le shared stub is judged from
+//!   its source like its riscv64 one. MIPS and ppc64 words follow the image's byte order
+//!   (`Arch::encode_for`, `Arch::decode_for`).
 //! * riscv64: this lab's `auipc t1, hi; jalr zero, lo(t1)` (8 bytes, ±2 GiB) or `auipc t1, 0;
 //!   ld t1, 12(t1); jalr zero, 0(t1); .dword target` (20 bytes), see `encode_riscv`. CRIU's riscv64
 //!   scheme (a per-entry `li t0, k; j stub` into one shared lookup stub and table) is not a per-entry
-//!   jump; the planner judges it from CRIU's source (`policy::Rules::riscv_lookup_stub`). The decoder
+//!   jump; the planner judges it from CRIU's source (`policy::Rules::shared_stub`). The decoder
 //!   (`decode_riscv`) is a small interpreter of the RV64I fields, not a mirror of the encoder.
 
 use crate::image::Image;
 use goblin::elf::header as eh;
 use std::fmt;
+
+/// Whether ELF bytes say big-endian (`EI_DATA` = `ELFDATA2MSB`): the byte order a dumped image's
+/// trampolines are written and read in (see [`Arch::encode_for`]).
+pub fn big_endian_image(bytes: &[u8]) -> bool {
+    bytes.get(5) == Some(&2)
+}
 
 /// A trampoline's bytes: at most 16 on every modelled architecture, so kept inline.
 pub type Trampoline = smallvec::SmallVec<[u8; 16]>;
@@ -252,12 +262,48 @@ impl Arch {
             (Arch::S390x, Style::Relative) => Some(6),
             (Arch::Riscv64, Style::Absolute) => Some(20),
             (Arch::Riscv64, Style::Relative) => Some(8),
+            (Arch::Ppc64, Style::Absolute) => Some(28),
+            (Arch::Ppc64, Style::Relative) => Some(4),
             _ => None,
         }
     }
 
-    /// The bytes a restorer writes at `from` to jump to `to`.
+    /// The bytes a restorer writes at `from` to jump to `to`, in the architecture's usual byte order
+    /// (big-endian on s390x, little-endian elsewhere; see [`Arch::encode_for`]).
     pub fn encode(self, style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeError> {
+        self.encode_for(self == Arch::S390x, style, from, to)
+    }
+
+    /// Whether instruction words follow the image's byte order: on MIPS and PowerPC a big-endian
+    /// image stores every instruction word big-endian; x86, arm64 and arm (BE8), riscv64 and
+    /// loongarch64 instructions are little-endian whatever the data order; s390x is big-endian only.
+    pub fn order_matters(self) -> bool {
+        matches!(
+            self,
+            Arch::Mips | Arch::MipsN32 | Arch::Mips64 | Arch::Ppc64 | Arch::Ppc
+        )
+    }
+
+    /// [`Arch::encode`] for an image of the given byte order: on MIPS and ppc64 (whose trampolines are
+    /// all 32-bit words: instructions and, on MIPS, CRIU's 32-bit target word) a big-endian image gets
+    /// every word big-endian.
+    pub fn encode_for(
+        self,
+        big_endian: bool,
+        style: Style,
+        from: u64,
+        to: u64,
+    ) -> Result<Trampoline, EncodeError> {
+        let mut b = self.encode_words(style, from, to)?;
+        if big_endian && self.order_matters() {
+            for w in b.chunks_exact_mut(4) {
+                w.reverse();
+            }
+        }
+        Ok(b)
+    }
+
+    fn encode_words(self, style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeError> {
         for a in [from, to] {
             if a > self.max_address() {
                 return Err(EncodeError::BadAddress(a));
@@ -337,6 +383,7 @@ impl Arch {
             (Arch::Loongarch64, _) => encode_loongarch(style, from, to),
             (Arch::S390x, _) => encode_s390x(style, from, to),
             (Arch::Riscv64, _) => encode_riscv(style, from, to),
+            (Arch::Ppc64, _) => encode_ppc64(style, from, to),
             _ => Err(EncodeError::Unsupported(self)),
         }
     }
@@ -363,6 +410,8 @@ impl Arch {
                 Arch::Arm => words(0xe320_f000) || words(0xe1a0_0000),
                 Arch::Loongarch64 => words(0x0340_0000),
                 Arch::Mips | Arch::MipsN32 | Arch::Mips64 => words(0),
+                // `nop` is `ori 0, 0, 0` (0x60000000) in either byte order.
+                Arch::Ppc64 => words(0x6000_0000) || words(0x0000_0060),
                 // `nop` (addi zero, zero, 0) and `c.nop` halfwords; the linker pads with either.
                 Arch::Riscv64 => bytes.get(..len.next_multiple_of(2)).is_some_and(|b| {
                     let mut i = 0;
@@ -388,12 +437,19 @@ impl Arch {
     /// recognizes: a direct jump, or a load of an absolute address followed by a jump through the same
     /// register. `None` for anything else (ordinary function code, garbage, truncated bytes).
     pub fn decode(self, bytes: &[u8], at: u64) -> Option<u64> {
+        self.decode_for(self == Arch::S390x, bytes, at)
+    }
+
+    /// [`Arch::decode`] of the bytes of an image of the given byte order (it matters on MIPS and
+    /// ppc64 only, see [`Arch::order_matters`]).
+    pub fn decode_for(self, big_endian: bool, bytes: &[u8], at: u64) -> Option<u64> {
         match self {
             Arch::X86_64 | Arch::X32 => decode_x86(bytes, at, 64),
             Arch::I386 => decode_x86(bytes, at, 32),
             Arch::Aarch64 => decode_a64(bytes, at),
             Arch::Arm => decode_a32(bytes, at),
-            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => decode_mips(bytes, at),
+            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => decode_mips(bytes, at, big_endian),
+            Arch::Ppc64 => decode_ppc64(bytes, at, big_endian),
             Arch::Loongarch64 => decode_loongarch(bytes, at),
             Arch::S390x => decode_s390x(bytes, at),
             Arch::Riscv64 => decode_riscv(bytes, at),
@@ -421,7 +477,8 @@ impl Arch {
     }
 }
 
-/// MIPS (little-endian words: Debian's mipsel and mips64el; the planner refuses big-endian MIPS).
+/// MIPS (words in the image's byte order: little-endian on Debian's mipsel and mips64el, big-endian on
+/// mips and mips64; see [`Arch::encode_for`]).
 ///
 /// Absolute is CRIU's stub, byte for byte (criu/arch/mips/vdso-pie.c `insert_trampoline`, v3.19 to
 /// v4.2.1): `0x1000fffe` (commented "b -4"), the target as a 32-bit word, `break`. `0x1000fffe` is
@@ -451,8 +508,8 @@ fn encode_mips(style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeErr
 
 /// MIPS: `j imm26` (opcode 2) or `beq $zero, $zero, imm16` (the unconditional `b`), read from the
 /// instruction fields.
-fn decode_mips(bytes: &[u8], at: u64) -> Option<u64> {
-    let w = a64_word(bytes, 0)?;
+fn decode_mips(bytes: &[u8], at: u64, big_endian: bool) -> Option<u64> {
+    let w = word_in(bytes, 0, big_endian)?;
     let slot = at.wrapping_add(4);
     match w >> 26 {
         2 => Some((slot & !0x0fff_ffff) | (u64::from(w & 0x03ff_ffff) << 2)),
@@ -711,6 +768,139 @@ fn disassemble_riscv(bytes: &[u8], at: u64) -> String {
         parts.push(format!(".dword {target:#x}"));
     }
     parts.join("; ")
+}
+
+/// ppc64 (either byte order, ELFv1 or ELFv2: the vDSO exports code addresses, not function
+/// descriptors, on both; the words are written little-endian here and swapped by
+/// [`Arch::encode_for`] for a big-endian image).
+///
+/// Relative: `b target` (I-form: opcode 18, a 24-bit word offset, AA = LK = 0), ±32 MiB.
+/// Absolute: the target built in r12 with immediates and a jump through CTR: `lis r12, t[63:48];
+/// ori r12, r12, t[47:32]; sldi r12, r12, 32; oris r12, r12, t[31:16]; ori r12, r12, t[15:0];
+/// mtctr r12; bctr` (28 bytes) — the kernel's `LOAD_REG_IMMEDIATE` pattern. It leaves LR (the
+/// caller's return address) alone, reads no memory, and r12 is volatile and, under ELFv2, the
+/// register a global entry point expects to hold its own address. (CRIU's ppc64le scheme is a
+/// per-entry `mflr r0; bl stub; .quad target` into one shared stub, criu/arch/ppc64/vdso-pie.c:
+/// 109-118 and vdso-trampoline.S:5-10; not written here.)
+fn encode_ppc64(style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeError> {
+    const R12: u32 = 12;
+    let d_form = |op: u32, rt: u32, ra: u32, imm: u64| {
+        op << 26 | rt << 21 | ra << 16 | (imm as u32 & 0xffff)
+    };
+    let mut b = Trampoline::new();
+    match style {
+        Style::Relative => {
+            let delta = to.wrapping_sub(from) as i64;
+            if delta % 4 != 0 || !(-(1 << 25)..(1 << 25)).contains(&delta) {
+                return Err(EncodeError::OutOfReach { from, to, style });
+            }
+            b.extend_from_slice(&(18 << 26 | (delta as u32 & 0x03ff_fffc)).to_le_bytes());
+        }
+        Style::Absolute => {
+            if to & 3 != 0 {
+                return Err(EncodeError::BadAddress(to));
+            }
+            let words = [
+                d_form(15, R12, 0, to >> 48),              // addis r12, 0, hi (lis)
+                d_form(24, R12, R12, to >> 32),            // ori (rS is the first field)
+                0x798c_07c6, // rldicr r12, r12, 32, 31 (sldi r12, r12, 32)
+                d_form(25, R12, R12, to >> 16), // oris
+                d_form(24, R12, R12, to), // ori
+                31 << 26 | R12 << 21 | 9 << 16 | 467 << 1, // mtspr CTR (SPR 9), r12
+                0x4e80_0420, // bcctr 20, 0 (bctr)
+            ];
+            for w in words {
+                b.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+    }
+    Ok(b)
+}
+
+/// Instructions a ppc64 trampoline may execute before its jump.
+const PPC_STEPS: usize = 12;
+
+/// ppc64: run the straight-line code at `at` on unknown registers until a jump, per the Power ISA
+/// v3.1B Book I field layouts (primary opcode in the top six bits): `addi`/`addis` (rA 0 reads as
+/// zero), `ori`/`oris`, `rldicr` (MD-form, as `sldi`), `mfspr`/`mtspr` of LR and CTR, `ld` (from
+/// `bytes` only, which start at `at`), `b` (a jump: its target), `bl` (followed only into `bytes`,
+/// with LR set, as a call into a stub), `bctr` and `blr` (the register's value). Anything else is
+/// not a trampoline.
+fn decode_ppc64(bytes: &[u8], at: u64, big_endian: bool) -> Option<u64> {
+    const LR: usize = 32;
+    const CTR: usize = 33;
+    let mut r = [None::<u64>; 34];
+    let mut pc = at;
+    for _ in 0..PPC_STEPS {
+        let w = word_in(
+            bytes,
+            usize::try_from(pc.wrapping_sub(at) / 4).ok()?,
+            big_endian,
+        )
+        .filter(|_| pc.wrapping_sub(at) % 4 == 0)?;
+        let (rt, ra) = (((w >> 21) & 31) as usize, ((w >> 16) & 31) as usize);
+        let uimm = u64::from(w & 0xffff);
+        let simm = sign_extend(uimm, 16) as u64;
+        let base = |ra: usize| if ra == 0 { Some(0) } else { r[ra] };
+        // SPR number: its two 5-bit halves are swapped in the instruction (bits 20..11).
+        let spr = ((w >> 16) & 31) | ((w >> 11) & 31) << 5;
+        match (w >> 26, (w >> 1) & 0x3ff) {
+            (18, _) => {
+                let li = sign_extend(u64::from(w & 0x03ff_fffc), 26) as u64;
+                let target = if w & 2 != 0 { li } else { pc.wrapping_add(li) };
+                if w & 1 == 0 {
+                    return Some(target);
+                }
+                // bl: into a stub inside the given bytes, or no trampoline.
+                target.checked_sub(at).filter(|&o| o < bytes.len() as u64)?;
+                r[LR] = Some(pc.wrapping_add(4));
+                pc = target;
+                continue;
+            }
+            (14, _) => r[rt] = base(ra).map(|v| v.wrapping_add(simm)),
+            (15, _) => r[rt] = base(ra).map(|v| v.wrapping_add(simm << 16)),
+            (24, _) => r[ra] = r[rt].map(|v| v | uimm),
+            (25, _) => r[ra] = r[rt].map(|v| v | uimm << 16),
+            (30, _) if (w >> 2) & 7 == 1 => {
+                // rldicr rA, rS, sh, me: rotate left by sh, keep bits 0..=me (big-endian bit
+                // numbering). sh = sh[0:4] in bits 15..11 with sh[5] in bit 1; me = me[5] in bit
+                // 5 then me[0:4] in bits 10..6 (MD-form).
+                let sh = ((w >> 11) & 31) | ((w >> 1) & 1) << 5;
+                let me = ((w >> 6) & 31) | ((w >> 5) & 1) << 5;
+                let mask = u64::MAX << (63 - me);
+                r[ra] = r[rt].map(|v| v.rotate_left(sh) & mask);
+            }
+            (31, 339) if spr == 8 => r[rt] = r[LR],
+            (31, 467) if spr == 8 => r[LR] = r[rt],
+            (31, 467) if spr == 9 => r[CTR] = r[rt],
+            (58, _) if w & 3 == 0 => {
+                // ld rT, ds(rA): DS-form, the displacement's low two bits are the sub-opcode.
+                let a = base(ra)?.wrapping_add(sign_extend(u64::from(w & 0xfffc), 16) as u64);
+                let o = usize::try_from(a.wrapping_sub(at)).ok()?;
+                let v: [u8; 8] = bytes.get(o..o.checked_add(8)?)?.try_into().ok()?;
+                r[rt] = Some(if big_endian {
+                    u64::from_be_bytes(v)
+                } else {
+                    u64::from_le_bytes(v)
+                });
+            }
+            // bcctr / bclr with BO = 1z1zz (branch always), no link: bctr, blr.
+            (19, 528) if w & 1 == 0 && (w >> 21) & 0x14 == 0x14 => return r[CTR],
+            (19, 16) if w & 1 == 0 && (w >> 21) & 0x14 == 0x14 => return r[LR],
+            _ => return None,
+        }
+        pc = pc.wrapping_add(4);
+    }
+    None
+}
+
+fn word_in(bytes: &[u8], i: usize, big_endian: bool) -> Option<u32> {
+    let w: [u8; 4] = bytes.get(i.checked_mul(4)?..)?.get(..4)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(w)
+    } else {
+        u32::from_le_bytes(w)
+    })
 }
 
 /// x86 filler: whole instructions from `bytes[0]`, each `nop` (any length), `int3`, or a `lea` of a
@@ -1070,6 +1260,99 @@ mod tests {
         assert!(Arch::Riscv64
             .encode(Style::Relative, 1 << 32, (1 << 32) - (1 << 31) - (1 << 11))
             .is_ok());
+    }
+
+    /// ppc64 known answers from `llvm-mc -triple=powerpc64{,le}` (LLVM 14.0.6), branches resolved
+    /// through `-filetype=obj` and `llvm-objdump -d`.
+    #[test]
+    fn ppc64_decodes_assembler_bytes() {
+        // lis 12, 0x1234; ori 12, 12, 0x5678; sldi 12, 12, 32; oris 12, 12, 0x9abc;
+        // ori 12, 12, 0xdef0; mtctr 12; bctr
+        let be: [u8; 28] = [
+            0x3d, 0x80, 0x12, 0x34, 0x61, 0x8c, 0x56, 0x78, 0x79, 0x8c, 0x07, 0xc6, 0x65, 0x8c,
+            0x9a, 0xbc, 0x61, 0x8c, 0xde, 0xf0, 0x7d, 0x89, 0x03, 0xa6, 0x4e, 0x80, 0x04, 0x20,
+        ];
+        let le: [u8; 28] = [
+            0x34, 0x12, 0x80, 0x3d, 0x78, 0x56, 0x8c, 0x61, 0xc6, 0x07, 0x8c, 0x79, 0xbc, 0x9a,
+            0x8c, 0x65, 0xf0, 0xde, 0x8c, 0x61, 0xa6, 0x03, 0x89, 0x7d, 0x20, 0x04, 0x80, 0x4e,
+        ];
+        let t = 0x1234_5678_9abc_def0;
+        assert_eq!(Arch::Ppc64.decode_for(true, &be, 0x4000), Some(t));
+        assert_eq!(Arch::Ppc64.decode_for(false, &le, 0x4000), Some(t));
+        // Read in the other order the words are other instructions.
+        assert_eq!(Arch::Ppc64.decode_for(false, &be, 0x4000), None);
+        // Without the bctr there is no jump.
+        assert_eq!(Arch::Ppc64.decode_for(true, &be[..24], 0x4000), None);
+        // The encoder writes exactly these bytes.
+        let ours = |big| {
+            Arch::Ppc64
+                .encode_for(big, Style::Absolute, 0x4000, t)
+                .unwrap()
+        };
+        assert_eq!(ours(true).as_slice(), &be);
+        assert_eq!(ours(false).as_slice(), &le);
+        // b .+0x100 (big-endian), b .+0x40 (little-endian).
+        assert_eq!(
+            Arch::Ppc64.decode_for(true, &[0x48, 0x00, 0x01, 0x00], 0x1000),
+            Some(0x1100)
+        );
+        assert_eq!(
+            Arch::Ppc64.decode_for(false, &[0x40, 0x00, 0x00, 0x48], 0x1000),
+            Some(0x1040)
+        );
+        let b = Arch::Ppc64
+            .encode_for(true, Style::Relative, 0x1000, 0x1100)
+            .unwrap();
+        assert_eq!(b.as_slice(), &[0x48, 0x00, 0x01, 0x00]);
+        let b = Arch::Ppc64
+            .encode_for(false, Style::Relative, 0x10_0000, 0x8000)
+            .unwrap();
+        assert_eq!(Arch::Ppc64.decode_for(false, &b, 0x10_0000), Some(0x8000));
+        assert!(Arch::Ppc64
+            .encode_for(false, Style::Relative, 0, 1 << 25)
+            .is_err());
+        // CRIU's ppc64 shape, assembled big-endian: `mflr 0; bl 1f; .quad 0x1122334455667788;
+        // 1: mflr 12; mtlr 0; ld 12, 0(12); mtctr 12; bctr` — the call leads into the stub, which
+        // loads the doubleword after the `bl`.
+        let criu = [
+            0x7c, 0x08, 0x02, 0xa6, 0x48, 0x00, 0x00, 0x0d, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+            0x77, 0x88, 0x7d, 0x88, 0x02, 0xa6, 0x7c, 0x08, 0x03, 0xa6, 0xe9, 0x8c, 0x00, 0x00,
+            0x7d, 0x89, 0x03, 0xa6, 0x4e, 0x80, 0x04, 0x20,
+        ];
+        assert_eq!(
+            Arch::Ppc64.decode_for(true, &criu, 0x10c),
+            Some(0x1122_3344_5566_7788)
+        );
+        // The call alone, its stub out of sight: not a trampoline.
+        assert_eq!(Arch::Ppc64.decode_for(true, &criu[..16], 0x10c), None);
+        // sc; blr; nop: not a trampoline.
+        let sc = [0x44, 0, 0, 2, 0x4e, 0x80, 0, 0x20];
+        assert_eq!(Arch::Ppc64.decode_for(true, &sc, 0), None);
+        // `nop` (60 00 00 00 big-endian) is filler in either order; `sc` is not.
+        assert!(Arch::Ppc64.is_padding(&[0x60, 0, 0, 0, 0x60, 0, 0, 0], 8));
+        assert!(Arch::Ppc64.is_padding(&[0, 0, 0, 0x60], 4));
+        assert!(!Arch::Ppc64.is_padding(&sc, 4));
+    }
+
+    /// Big-endian MIPS, from `llvm-mc -triple=mips` (LLVM 14.0.6): `j 0x408000; nop` and CRIU's
+    /// `0x1000fffe` stub word order.
+    #[test]
+    fn mips_big_endian_words() {
+        let j = [0x08, 0x10, 0x20, 0x00, 0, 0, 0, 0];
+        assert_eq!(Arch::Mips.decode_for(true, &j, 0x40_1000), Some(0x40_8000));
+        assert_ne!(Arch::Mips.decode_for(false, &j, 0x40_1000), Some(0x40_8000));
+        let ours = Arch::Mips
+            .encode_for(true, Style::Relative, 0x40_1000, 0x40_8000)
+            .unwrap();
+        assert_eq!(ours.as_slice(), &j);
+        let criu = Arch::Mips64
+            .encode_for(true, Style::Absolute, 0x1000, 0x7fff_1234)
+            .unwrap();
+        assert_eq!(
+            criu.as_slice(),
+            &[0x10, 0x00, 0xff, 0xfe, 0x7f, 0xff, 0x12, 0x34, 0, 0, 0, 0x0d]
+        );
+        assert_eq!(Arch::Mips64.decode_for(true, &criu, 0x1000), Some(0xffc));
     }
 
     #[test]

@@ -338,7 +338,7 @@ fn a64(bytes: &[u8], own: std::ops::Range<u64>) -> Consequence {
 /// and whose restart address (itself) or return address (its end) lies strictly inside that span
 /// other than at `off`: covering it with a trampoline breaks a thread stopped in that syscall.
 /// x86 `syscall`/`sysenter`/`int $0x80` (decoded with iced-x86 from `off`), A64 `svc`, s390x `svc`,
-/// MIPS `syscall`, LoongArch `syscall`, RISC-V `ecall`; other architectures (arm: ARM or Thumb is not known here):
+/// MIPS `syscall`, LoongArch `syscall`, RISC-V `ecall`, ppc64 `sc`; other architectures (arm: ARM or Thumb is not known here):
 /// none found.
 pub fn syscall_inside(arch: Arch, bytes: &[u8], off: u64, len: u64) -> Option<(u64, u64)> {
     let end = off.saturating_add(len);
@@ -346,14 +346,13 @@ pub fn syscall_inside(arch: Arch, bytes: &[u8], off: u64, len: u64) -> Option<(u
         let after = x.saturating_add(l);
         (x > off && x < end) || (after > off && after < end)
     };
+    // Instruction words in the image's byte order (it differs from little-endian on MIPS and ppc64
+    // only; on the others a big-endian image keeps little-endian instructions).
+    let big = big_endian(bytes) && arch.order_matters();
     let words = |pred: &dyn Fn(u32) -> bool| {
         (off..end.min(bytes.len() as u64))
             .step_by(4)
-            .find(|&x| {
-                bytes
-                    .get(x as usize..x as usize + 4)
-                    .is_some_and(|w| pred(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
-            })
+            .find(|&x| word(bytes, x, big).is_some_and(pred))
             .map(|x| (x, 4))
             .filter(|&(x, l)| bad(x, l))
     };
@@ -376,6 +375,7 @@ pub fn syscall_inside(arch: Arch, bytes: &[u8], off: u64, len: u64) -> Option<(u
         Arch::Aarch64 => words(&|w| w & 0xffe0_001f == 0xd400_0001),
         Arch::Mips | Arch::MipsN32 | Arch::Mips64 => words(&|w| w & 0xfc00_003f == 0x0000_000c),
         Arch::Loongarch64 => words(&|w| w & 0xffff_8000 == 0x002b_0000),
+        Arch::Ppc64 => words(&|w| w == 0x4400_0002), // sc
         Arch::Riscv64 => {
             // `ecall`, walked instruction by instruction from `off`: the low two bits of the first
             // halfword give the length (11: 32-bit, otherwise a 16-bit compressed instruction).

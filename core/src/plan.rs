@@ -437,10 +437,15 @@ fn refusal(dumped: &Side, runtime: &Side, policy: &Policy) -> Option<Vec<Finding
             ),
         );
     }
-    if matches!(arch, Arch::Mips | Arch::MipsN32 | Arch::Mips64) && dabi.big_endian {
+    if dabi.big_endian && policy.rules.little_endian_only.contains(&arch) {
         return refuse_with(
             FindingKind::UnsupportedArch,
-            "trampolines for big-endian MIPS are not modelled (only mipsel and mips64el)".into(),
+            format!(
+                "{} has no big-endian {} port: {}",
+                policy.name,
+                arch.name(),
+                crate::policy::Rules::why_little_endian_only(arch)
+            ),
         );
     }
     if policy.known.is_some_and(|list| list(arch).is_empty()) {
@@ -772,6 +777,7 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
     } = *cx;
     // Without a usable `.text`, patches must at least stay inside the image.
     let text = dumped.text().unwrap_or(0..dumped.bytes().len() as u64);
+    let big = crate::arch::big_endian_image(dumped.bytes());
     let mut patches: Vec<Patch> = Vec::new();
     let writes = policy.writes_trampolines(arch);
     if !writes {
@@ -813,12 +819,12 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
         let style = policy.style;
         // A short jump that does not reach falls back to the absolute form — but only to one that does
         // reach: on MIPS the absolute form is CRIU's stub, which never does (see arch::encode_mips).
-        let encoded = arch.encode(style, from, target).or_else(|e| {
+        let encoded = arch.encode_for(big, style, from, target).or_else(|e| {
             if style != Style::Relative {
                 return Err(e);
             }
-            match arch.encode(Style::Absolute, from, target) {
-                Ok(b) if arch.decode(&b, from) == Some(target) => Ok(b),
+            match arch.encode_for(big, Style::Absolute, from, target) {
+                Ok(b) if arch.decode_for(big, &b, from) == Some(target) => Ok(b),
                 Ok(_) => Err(e),
                 Err(e2) => Err(e2),
             }
@@ -837,7 +843,7 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
         };
         // A stub that does not lead to its target on its own bytes (CRIU's MIPS `b -4`) is misdirected
         // whatever later patches or the resolved world make of it: said here, per symbol.
-        if arch.decode(&bytes, from) != Some(target) {
+        if arch.decode_for(big, &bytes, from) != Some(target) {
             findings.push(finding(
                 FindingKind::Misdirected,
                 Severity::Error,
@@ -846,7 +852,7 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
                     "{}'s {} trampoline does not reach its target {target:#x}: it decodes to {:x?}",
                     policy.name,
                     arch.name(),
-                    arch.decode(&bytes, from)
+                    arch.decode_for(big, &bytes, from)
                 ),
             ));
         }
@@ -1291,7 +1297,10 @@ impl<'a> World<'a> {
                     ),
                 };
             }
-            match self.arch.decode(rest, at) {
+            match self
+                .arch
+                .decode_for(crate::arch::big_endian_image(&r.bytes), rest, at)
+            {
                 Some(next) => {
                     at = next;
                     hops.push(at);

@@ -89,19 +89,36 @@ pub struct Rules {
     /// by 8 (`slli t0, t0, 3`, criu/arch/riscv64/vdso-lookup.S:10): entry k >= 1 loads slot 16k, past
     /// the 6-slot table, and jumps through whatever bytes lie there.
     pub riscv_index_shifted: bool,
-    /// The restorer's riscv64 trampolines are not per-entry jumps but calls into one shared lookup
-    /// stub that it copies into the dumped image: `put_trampoline` copies `riscv_vdso_lookup` (`la t1,
-    /// table; slli t0, t0, 3; add t1, t0, t1; ld t2, 0(t1); jr t2`, criu/arch/riscv64/vdso-lookup.S:6-15)
-    /// and a 6-slot table into the gap behind the first listed function whose distance to the next
-    /// listed one exceeds 8 bytes plus stub and table (criu/arch/riscv64/vdso-pie.c:48-103), and each
-    /// listed entry gets the 8-byte `li t0, k; jal zero, stub` (:105-133). What reaches where then
-    /// depends on `t0` across two places, so this lab judges such a proxy from the source
-    /// (`riscv_index_shifted`) rather than writing per-entry bytes; `arch::Arch::encode` is this lab's
-    /// own riscv64 jump, which no CRIU writes.
-    pub riscv_lookup_stub: bool,
+    /// Architectures whose trampolines the restorer writes as per-entry calls into one shared stub it
+    /// copies into the dumped image, not as per-entry jumps; what reaches where then depends on
+    /// registers across two places, so this lab judges such a proxy from the restorer's source rather
+    /// than writing its bytes (and `arch::Arch::encode` is this lab's own jump there, which the
+    /// restorer does not write). CRIU, facts from 4.2.1:
+    ///
+    /// * riscv64 (from v4.1): `put_trampoline` copies `riscv_vdso_lookup` (`la t1, table; slli t0,
+    ///   t0, 3; add t1, t0, t1; ld t2, 0(t1); jr t2`, criu/arch/riscv64/vdso-lookup.S:6-15) and a
+    ///   6-slot table into the gap behind the first listed function whose distance to the next listed
+    ///   one exceeds 8 bytes plus stub and table (criu/arch/riscv64/vdso-pie.c:48-103); each listed
+    ///   entry gets the 8-byte `li t0, k; jal zero, stub` (:105-133; see `riscv_index_shifted`).
+    /// * ppc64 (ppc64le): the same placement (criu/arch/ppc64/vdso-pie.c:54-107) of `mflr r12;
+    ///   mtlr r0; ld r12, 0(r12); mtctr r12; bctr` (vdso-trampoline.S:5-10), and per entry the
+    ///   16-byte `mflr r0; bl stub; .quad target` (vdso-pie.c:109-118).
+    pub shared_stub: &'static [Arch],
+    /// Architectures the restorer runs on only little-endian, so a big-endian image of them is never
+    /// restored (see [`Rules::why_little_endian_only`]).
+    pub little_endian_only: &'static [Arch],
 }
 
 impl Rules {
+    /// Why CRIU never restores a big-endian image of `arch` (the same in v3.19 to v4.2.1).
+    pub fn why_little_endian_only(arch: Arch) -> &'static str {
+        match arch {
+            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => "its MIPS port is mips64el only: compel accepts only ELFCLASS64 + ELFDATA2LSB objects (\"Unsupported ELF class or data encoding\", compel/arch/mips/src/lib/handle-elf.c:24-28 in 4.2.1)",
+            Arch::Ppc64 | Arch::Ppc => "its build stops with \"ppc64 big endian is not yet supported\" (Makefile:26-30 in 4.2.1): ppc64le only",
+            _ => "no port for this byte order",
+        }
+    }
+
     /// No restorer-specific rejections (this lab's own policies).
     pub const NONE: Rules = Rules {
         needs_sysv_hash: false,
@@ -112,7 +129,8 @@ impl Rules {
         vclock_follows_vvar: false,
         remap_leaves_vvar_without_dumped_vvar: false,
         riscv_index_shifted: false,
-        riscv_lookup_stub: false,
+        shared_stub: &[],
+        little_endian_only: &[],
     };
     /// CRIU v3.19 and v4.0.
     pub const CRIU_3_19: Rules = Rules {
@@ -124,7 +142,14 @@ impl Rules {
         vclock_follows_vvar: false,
         remap_leaves_vvar_without_dumped_vvar: true,
         riscv_index_shifted: false, // no riscv64 support before v4.1
-        riscv_lookup_stub: false,
+        shared_stub: &[Arch::Ppc64],
+        little_endian_only: &[
+            Arch::Mips,
+            Arch::MipsN32,
+            Arch::Mips64,
+            Arch::Ppc64,
+            Arch::Ppc,
+        ],
     };
     /// CRIU v4.1: GNU-hash-only images read, `[vvar_vclock]` must follow `[vvar]`, riscv64 supported
     /// (with its shifted stub index).
@@ -132,7 +157,7 @@ impl Rules {
         needs_sysv_hash: false,
         vclock_follows_vvar: true,
         riscv_index_shifted: true,
-        riscv_lookup_stub: true,
+        shared_stub: &[Arch::Ppc64, Arch::Riscv64],
         ..Rules::CRIU_3_19
     };
 }
@@ -169,9 +194,9 @@ impl Policy {
 
     /// Whether a proxy by this restorer on `arch` is planned as trampoline bytes that the planner
     /// writes and follows (`arch::Arch::modelled` and the restorer writes per-entry jumps), or judged
-    /// from which entries it knows ([`Rules::riscv_lookup_stub`], or no model of the architecture).
+    /// from which entries it knows ([`Rules::shared_stub`], or no model of the architecture).
     pub fn writes_trampolines(&self, arch: Arch) -> bool {
-        arch.modelled() && !(arch == Arch::Riscv64 && self.rules.riscv_lookup_stub)
+        arch.modelled() && !self.rules.shared_stub.contains(&arch)
     }
 
     /// The same restorer with remapping switched off: every restore proxies. Models CRIU's fault

@@ -126,13 +126,18 @@ impl Restored<'_> {
             let off = at.wrapping_sub(*base);
             let rest = usize::try_from(off).ok().and_then(|o| bytes.get(o..));
             match rest {
-                Some(rest) if !rest.is_empty() => match self.arch.decode(rest, at) {
-                    Some(next) => {
-                        at = next;
-                        hops.push(at);
+                Some(rest) if !rest.is_empty() => {
+                    match self
+                        .arch
+                        .decode_for(crate::arch::big_endian_image(bytes), rest, at)
+                    {
+                        Some(next) => {
+                            at = next;
+                            hops.push(at);
+                        }
+                        None => return (Landing::Stale(off), hops),
                     }
-                    None => return (Landing::Stale(off), hops),
-                },
+                }
                 _ => return (Landing::Nowhere(at), hops),
             }
         }
@@ -548,7 +553,11 @@ pub fn check_patch_safety(dumped: &Side, p: &Plan) -> Check {
             bytes.len()
         );
         // A restorer's stub that does not reach its target (CRIU's MIPS `b -4`) must be flagged.
-        let decoded = arch.decode(&t.bytes, dv.start.wrapping_add(t.offset));
+        let decoded = arch.decode_for(
+            crate::arch::big_endian_image(bytes),
+            &t.bytes,
+            dv.start.wrapping_add(t.offset),
+        );
         let flagged = t.symbols.iter().all(|k| {
             p.findings.iter().any(|f| {
                 f.kind == FindingKind::Misdirected && f.symbol.as_deref() == Some(k.as_str())
