@@ -1135,8 +1135,8 @@ fn consequences_follow_the_byte_order() {
 /// Item 8: riscv64 trampolines are written and followed. Under `strict` every redirected entry of a
 /// real riscv64 image gets an 8-byte `auipc t1; jalr zero, lo(t1)` that decodes to its runtime
 /// counterpart, the syscall stubs (`li a7; ecall`, whose `ecall` would lie under the jump) are left
-/// alone and are harmless, and the plan is sound; CRIU's riscv64 lookup stub is still judged from its
-/// source, and says so.
+/// alone and are harmless, and the plan is sound; CRIU's riscv64 lookup stub and calls are written
+/// and followed byte by byte as well.
 #[test]
 fn riscv64_trampolines_are_written_and_followed() {
     use vdso_lab::arch::Arch;
@@ -1205,23 +1205,64 @@ fn riscv64_trampolines_are_written_and_followed() {
         oracles::check_plan_sound(&ds, &rs, &policy::STRICT_PROXY, &p),
         oracles::Check::Checked
     );
+    // CRIU's own scheme, written and followed byte by byte: one stub (a patch naming no symbol),
+    // whose table slot 0 serves the first listed entry; the second listed entry's `li t0, 16`
+    // sends it 128 bytes into the table, past its six slots.
     let c = plan(&ds, &rs, &policy::CRIU_4_1);
-    assert!(
-        matches!(&c.decision, Decision::Proxy { patches, .. } if patches.is_empty()),
-        "{:?}",
-        c.decision
+    let Decision::Proxy { patches, .. } = &c.decision else {
+        panic!("not a proxy: {:#?}", c.findings)
+    };
+    assert_eq!(patches.iter().filter(|t| t.symbols.is_empty()).count(), 1);
+    let mut image = d.clone();
+    vdso_lab::plan::apply(&c, &mut image);
+    let at = |n: &str| {
+        d0 + di
+            .functions()
+            .find(|s| s.name == n)
+            .unwrap()
+            .offset
+            .unwrap()
+    };
+    let rbase = c.runtime_vdso(&rs.layout);
+    let rt = |n: &str| {
+        rbase
+            + ri.functions()
+                .find(|s| s.name == n)
+                .unwrap()
+                .offset
+                .unwrap()
+    };
+    let mut cw = World::new(Arch::Riscv64);
+    let dr = cw.add(vdso_lab::plan::Region::of_functions(
+        "dumped",
+        d0,
+        &d,
+        false,
+        &di.functions().collect::<Vec<_>>(),
+    ));
+    cw.apply(dr, &c, &ri, rbase);
+    assert_eq!(
+        Arch::Riscv64.decode_in(false, &image, d0, at("__vdso_clock_getres")),
+        Some(rt("__vdso_clock_getres"))
     );
-    assert!(c
-        .findings
-        .iter()
-        .any(|f| f.kind == FindingKind::UnsupportedArch && f.detail.contains("lookup stub")));
+    assert!(matches!(
+        cw.resolve(at("__vdso_clock_getres")).0,
+        Target::Runtime {
+            symbol: "__vdso_clock_getres",
+            ..
+        }
+    ));
+    assert_ne!(
+        Arch::Riscv64.decode_in(false, &image, d0, at("__vdso_clock_gettime")),
+        Some(rt("__vdso_clock_gettime"))
+    );
 }
 
 /// Item 8: big-endian MIPS and ppc64 (and ppc64le) trampolines are written and followed under
 /// `strict`: each patch decodes to its target read in the image's byte order (and not in the other),
 /// and the plan is sound. CRIU has no big-endian port of either (compel's MIPS ELF check wants
 /// ELFDATA2LSB; its Makefile stops on ppc64 big-endian), so every CRIU preset refuses those images
-/// and says why; on ppc64le CRIU's shared stub is judged from its source.
+/// and says why; on ppc64le CRIU's shared stub and calls are written and followed too.
 #[test]
 fn big_endian_mips_and_ppc64_trampolines() {
     use vdso_lab::arch::{Abi, Arch};
@@ -1270,14 +1311,29 @@ fn big_endian_mips_and_ppc64_trampolines() {
                         c.findings
                     );
                 } else if arch == Arch::Ppc64 {
-                    assert!(
-                        c.findings
-                            .iter()
-                            .any(|f| f.kind == FindingKind::UnsupportedArch
-                                && f.detail.contains("shared lookup stub")),
-                        "{:#?}",
-                        c.findings
-                    );
+                    // CRIU's ppc64le scheme, written as bytes: one shared stub (a patch naming no
+                    // symbol) and a `mflr r0; bl stub; .quad target` per listed entry, each of which
+                    // leads to its target through the stub in the patched image.
+                    let Decision::Proxy { patches, .. } = &c.decision else {
+                        panic!("{:#?}", c.findings)
+                    };
+                    assert_eq!(patches.iter().filter(|t| t.symbols.is_empty()).count(), 1);
+                    let mut image = bytes.clone();
+                    vdso_lab::plan::apply(&c, &mut image);
+                    for t in patches.iter().filter(|t| !t.symbols.is_empty()) {
+                        assert_eq!(t.bytes.len(), 16);
+                        let from = d0 + t.offset;
+                        assert_eq!(arch.decode_in(false, &image, d0, from), Some(t.target));
+                        assert_eq!(arch.decode_for(false, &t.bytes, from), None);
+                    }
+                    // The 16-byte call covers the 12-byte sigreturn stub's `sc`.
+                    assert!(c
+                        .findings
+                        .iter()
+                        .any(|f| f.kind == FindingKind::CoversSyscallSite
+                            && f.symbol
+                                .as_deref()
+                                .is_some_and(|k| k.starts_with("__kernel_sigtramp_rt64"))));
                 }
             }
         }

@@ -31,6 +31,154 @@ use crate::image::Image;
 use goblin::elf::header as eh;
 use std::fmt;
 
+/// CRIU's shared-stub trampolines (riscv64 from v4.1, ppc64le): one lookup stub copied into the
+/// dumped image, and per listed entry a short call into it. Facts from CRIU 4.2.1; the bytes are
+/// this lab's encoding of what CRIU's source says it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedStub {
+    /// Bytes of the per-entry call (`TRAMP_CALL_SIZE`).
+    pub call_size: u64,
+    /// Bytes of the stub itself (`vdso_trampoline_size()`).
+    pub stub_size: u64,
+    /// Room CRIU demands behind the call for the stub (and its table): `total_size` on riscv64
+    /// (stub + `VDSO_SYMBOL_MAX` = 6 doublewords, criu/arch/riscv64/vdso-pie.c:57-58), the stub
+    /// alone on ppc64 (criu/arch/ppc64/vdso-pie.c:63, :92).
+    pub room: u64,
+    /// Whether CRIU stops looking after placing the stub (riscv64 returns at once,
+    /// vdso-pie.c:96-98; ppc64 goes on checking every pair for "small vDSO symbol", :80-90).
+    pub stops_at_placement: bool,
+}
+
+impl Arch {
+    /// CRIU's shared-stub scheme on this architecture, if it has one.
+    pub fn shared_stub(self) -> Option<SharedStub> {
+        match self {
+            Arch::Riscv64 => Some(SharedStub {
+                call_size: 8,
+                stub_size: 18,
+                room: 18 + 6 * 8,
+                stops_at_placement: true,
+            }),
+            Arch::Ppc64 => Some(SharedStub {
+                call_size: 16,
+                stub_size: 20,
+                room: 20,
+                stops_at_placement: false,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The lookup stub CRIU copies into the dumped image.
+    ///
+    /// * riscv64, `riscv_vdso_lookup` (criu/arch/riscv64/vdso-lookup.S:6-15): `la t1, end; slli t0,
+    ///   t0, 3; add t1, t0, t1; ld t2, 0(t1); jr t2`, as an RV64GC assembler builds it (`llvm-mc
+    ///   -mattr=+c`: `auipc t1, 0; addi t1, t1, 18; c.slli t0, 3; c.add t1, t0; ld t2, 0(t1); c.jr
+    ///   t2`, 18 bytes); the table of targets follows it.
+    /// * ppc64, `vdso_trampoline` (criu/arch/ppc64/vdso-trampoline.S:5-10): `mflr r12; mtlr r0;
+    ///   ld r12, 0(r12); mtctr r12; bctr`: the target is the doubleword after the caller's `bl`.
+    pub fn shared_stub_code(self, big_endian: bool) -> Option<Vec<u8>> {
+        match self {
+            Arch::Riscv64 => Some(vec![
+                0x17, 0x03, 0x00, 0x00, // auipc t1, 0
+                0x13, 0x03, 0x23, 0x01, // addi t1, t1, 18
+                0x8e, 0x02, // c.slli t0, 3
+                0x16, 0x93, // c.add t1, t0
+                0x83, 0x33, 0x03, 0x00, // ld t2, 0(t1)
+                0x82, 0x83, // c.jr t2
+            ]),
+            Arch::Ppc64 => {
+                let words = [
+                    0x7d88_02a6u32,
+                    0x7c08_03a6,
+                    0xe98c_0000,
+                    0x7d89_03a6,
+                    0x4e80_0420,
+                ];
+                Some(
+                    words
+                        .iter()
+                        .flat_map(|w| {
+                            if big_endian {
+                                w.to_be_bytes()
+                            } else {
+                                w.to_le_bytes()
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// The call CRIU writes at `from` into the stub at `stub`, for the `index`-th listed entry the
+    /// dumped image has, whose target is `to`.
+    ///
+    /// * riscv64 (criu/arch/riscv64/vdso-pie.c:105-133): `li t0, index` (as `addi t0, zero, imm`)
+    ///   and `jal zero, stub`. CRIU builds the first as `0x00000293 | index << 24` (:115, :123),
+    ///   which puts `16 * index` in the 12-bit immediate (bits 31..20); `index_shifted` false writes
+    ///   the immediate `index` instead (`index << 20`). The target goes into table slot `index`
+    ///   (:131-132), which the caller writes.
+    /// * ppc64 (criu/arch/ppc64/vdso-pie.c:109-118): `mflr r0; bl stub; .quad to`, the doubleword in
+    ///   the image's byte order.
+    pub fn shared_stub_call(
+        self,
+        big_endian: bool,
+        from: u64,
+        stub: u64,
+        index: u32,
+        to: u64,
+        index_shifted: bool,
+    ) -> Option<Trampoline> {
+        let mut b = Trampoline::new();
+        match self {
+            Arch::Riscv64 => {
+                let li = 0x0000_0293u32
+                    | if index_shifted {
+                        index << 24
+                    } else {
+                        index << 20
+                    };
+                let d = stub.wrapping_sub(from.wrapping_add(4)) as i64;
+                if d % 2 != 0 || !(-(1 << 20)..(1 << 20)).contains(&d) {
+                    return None; // out of `jal`'s reach (CRIU does not check)
+                }
+                let d = d as u32;
+                // J-type: imm[20] bit 31, imm[10:1] bits 30..21, imm[11] bit 20, imm[19:12] 19..12.
+                let jal = 0x6f
+                    | ((d >> 20) & 1) << 31
+                    | ((d >> 1) & 0x3ff) << 21
+                    | ((d >> 11) & 1) << 20
+                    | ((d >> 12) & 0xff) << 12;
+                b.extend_from_slice(&li.to_le_bytes());
+                b.extend_from_slice(&jal.to_le_bytes());
+            }
+            Arch::Ppc64 => {
+                let d = stub.wrapping_sub(from.wrapping_add(4)) as i64;
+                if !(-(1 << 25)..(1 << 25)).contains(&d) {
+                    return None;
+                }
+                let bl = 0x4800_0001u32 | (d as u32 & 0x03ff_fffc);
+                for w in [0x7c08_02a6u32, bl] {
+                    b.extend_from_slice(&if big_endian {
+                        w.to_be_bytes()
+                    } else {
+                        w.to_le_bytes()
+                    });
+                }
+                b.extend_from_slice(&if big_endian {
+                    to.to_be_bytes()
+                } else {
+                    to.to_le_bytes()
+                });
+            }
+            _ => return None,
+        }
+        Some(b)
+    }
+}
+
 /// Whether ELF bytes say big-endian (`EI_DATA` = `ELFDATA2MSB`): the byte order a dumped image's
 /// trampolines are written and read in (see [`Arch::encode_for`]).
 pub fn big_endian_image(bytes: &[u8]) -> bool {
@@ -440,6 +588,21 @@ impl Arch {
         self.decode_for(self == Arch::S390x, bytes, at)
     }
 
+    /// [`Arch::decode_for`] of the code at `at` inside memory `region` that starts at address
+    /// `base` (a whole restored image): on riscv64 and ppc64 a trampoline may call into a shared
+    /// stub elsewhere in the image and load its target from there, which only the whole region
+    /// shows; elsewhere the same as decoding the region's bytes from `at` on. `None` when `at` is
+    /// outside the region.
+    pub fn decode_in(self, big_endian: bool, region: &[u8], base: u64, at: u64) -> Option<u64> {
+        let off = usize::try_from(at.wrapping_sub(base)).ok()?;
+        let rest = region.get(off..).filter(|r| !r.is_empty())?;
+        match self {
+            Arch::Riscv64 => decode_riscv(region, base, at),
+            Arch::Ppc64 => decode_ppc64(region, base, at, big_endian),
+            _ => self.decode_for(big_endian, rest, at),
+        }
+    }
+
     /// [`Arch::decode`] of the bytes of an image of the given byte order (it matters on MIPS and
     /// ppc64 only, see [`Arch::order_matters`]).
     pub fn decode_for(self, big_endian: bool, bytes: &[u8], at: u64) -> Option<u64> {
@@ -449,10 +612,10 @@ impl Arch {
             Arch::Aarch64 => decode_a64(bytes, at),
             Arch::Arm => decode_a32(bytes, at),
             Arch::Mips | Arch::MipsN32 | Arch::Mips64 => decode_mips(bytes, at, big_endian),
-            Arch::Ppc64 => decode_ppc64(bytes, at, big_endian),
+            Arch::Ppc64 => decode_ppc64(bytes, at, at, big_endian),
             Arch::Loongarch64 => decode_loongarch(bytes, at),
             Arch::S390x => decode_s390x(bytes, at),
-            Arch::Riscv64 => decode_riscv(bytes, at),
+            Arch::Riscv64 => decode_riscv(bytes, at, at),
             _ => None,
         }
     }
@@ -672,26 +835,59 @@ fn encode_riscv(style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeEr
     Ok(b)
 }
 
-/// Instructions a riscv64 trampoline may execute before its jump.
-const RISCV_STEPS: usize = 8;
+/// Instructions a riscv64 trampoline may execute before its last jump (CRIU's call and lookup stub
+/// together take 8).
+const RISCV_STEPS: usize = 12;
 
-/// riscv64: run the straight-line RV64I code at `at` on a register file of unknown values (`x0` is
-/// zero) until its first jump, and return where that jump goes if the registers it depends on are
-/// known. Understood: `lui`, `auipc`, `addi`, `slli`, `add`, `ld` (only from `bytes`, which start at
-/// `at`), and the jumps `jal zero` and `jalr zero`; anything else (a compressed instruction, a call that
-/// links, a store, an unknown opcode) is not a trampoline. Fields per the RISC-V unprivileged ISA
-/// (20191213), chapter 2 (RV32I base formats: R/I/S/B/U/J) and chapter 5 (RV64I `ld`, 6-bit `slli`).
-fn decode_riscv(bytes: &[u8], at: u64) -> Option<u64> {
+/// riscv64: run the straight-line code at `at` on a register file of unknown values (`x0` is zero)
+/// and return where it jumps, if the registers that jump depends on are known. `bytes` are the
+/// memory from address `base` on (a whole image, or just the trampoline with `base` = `at`); loads
+/// and a continued jump stay inside them.
+///
+/// Understood: `lui`, `auipc`, `addi`, `slli`, `add`, `ld`, `jal zero` and `jalr zero`, and the
+/// compressed `c.li`, `c.addi`, `c.slli`, `c.mv`, `c.add`, `c.jr` that an RV64GC assembler makes of
+/// some of them. A `jal zero` that is the first instruction is a jump (the answer); after other
+/// instructions it carries their register values on into the code it reaches (a call into a shared
+/// stub), when that code lies in `bytes`. Anything else (a call that links, a store, another opcode)
+/// is not a trampoline. Fields per the RISC-V unprivileged ISA (20191213): chapter 2 (RV32I
+/// formats), 5 (RV64I `ld`, 6-bit `slli`), 16 (the C extension: CI, CR formats, table 16.5-16.7).
+fn decode_riscv(bytes: &[u8], base: u64, at: u64) -> Option<u64> {
     let mut x = [None::<u64>; 32];
     x[0] = Some(0);
     let mut pc = at;
-    for _ in 0..RISCV_STEPS {
-        let off = usize::try_from(pc.wrapping_sub(at)).ok()?;
+    let inside = |a: u64| {
+        usize::try_from(a.wrapping_sub(base))
+            .ok()
+            .filter(|&o| o < bytes.len())
+    };
+    for step in 0..RISCV_STEPS {
+        let off = inside(pc)?;
+        let half = u16::from_le_bytes(bytes.get(off..off.checked_add(2)?)?.try_into().ok()?);
+        if half & 3 != 3 {
+            // Compressed: CI (c.li, c.addi, c.slli: rd in 11..7, imm[5] in 12, imm[4:0] in 6..2) and
+            // CR (c.mv, c.add, c.jr: rd/rs1 in 11..7, rs2 in 6..2).
+            let h = u32::from(half);
+            let rd = ((h >> 7) & 0x1f) as usize;
+            let rs2 = ((h >> 2) & 0x1f) as usize;
+            let imm6 = u64::from((h >> 12) & 1) << 5 | u64::from((h >> 2) & 0x1f);
+            let simm6 = sign_extend(imm6, 6) as u64;
+            let value = match (h & 3, h >> 13, (h >> 12) & 1) {
+                (1, 0b010, _) if rd != 0 => Some(simm6), // c.li
+                (1, 0b000, _) if rd != 0 => x[rd].map(|v| v.wrapping_add(simm6)), // c.addi
+                (2, 0b000, _) if rd != 0 => x[rd].map(|v| v << imm6), // c.slli
+                (2, 0b100, 0) if rd != 0 && rs2 != 0 => x[rs2], // c.mv
+                (2, 0b100, 1) if rd != 0 && rs2 != 0 => {
+                    x[rd].zip(x[rs2]).map(|(a, b)| a.wrapping_add(b)) // c.add
+                }
+                (2, 0b100, 0) if rd != 0 => return x[rd].map(|v| v & !1), // c.jr
+                _ => return None,
+            };
+            x[rd] = value;
+            pc = pc.wrapping_add(2);
+            continue;
+        }
         let w = bytes.get(off..off.checked_add(4)?)?;
         let i = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        if i & 3 != 3 {
-            return None; // a 16-bit (compressed) instruction
-        }
         let rd = ((i >> 7) & 0x1f) as usize;
         let rs1 = ((i >> 15) & 0x1f) as usize;
         let rs2 = ((i >> 20) & 0x1f) as usize;
@@ -708,8 +904,7 @@ fn decode_riscv(bytes: &[u8], at: u64) -> Option<u64> {
             }
             0x03 if funct3 == 3 => {
                 // ld: only from the bytes given.
-                let a = x[rs1]?.wrapping_add(imm_i);
-                let o = usize::try_from(a.wrapping_sub(at)).ok()?;
+                let o = inside(x[rs1]?.wrapping_add(imm_i))?;
                 let v = bytes.get(o..o.checked_add(8)?)?;
                 Some(u64::from_le_bytes(v.try_into().ok()?))
             }
@@ -719,7 +914,12 @@ fn decode_riscv(bytes: &[u8], at: u64) -> Option<u64> {
                     | ((i >> 21) & 0x3ff) << 1
                     | ((i >> 20) & 1) << 11
                     | ((i >> 12) & 0xff) << 12;
-                return Some(pc.wrapping_add(sign_extend(u64::from(imm), 21) as u64));
+                let target = pc.wrapping_add(sign_extend(u64::from(imm), 21) as u64);
+                if step == 0 || inside(target).is_none() {
+                    return Some(target);
+                }
+                pc = target;
+                continue;
             }
             0x67 if rd == 0 && funct3 == 0 => return Some(x[rs1]?.wrapping_add(imm_i) & !1),
             _ => return None,
@@ -738,7 +938,7 @@ fn disassemble_riscv(bytes: &[u8], at: u64) -> String {
         "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4",
         "t5", "t6",
     ];
-    let Some(target) = decode_riscv(bytes, at) else {
+    let Some(target) = decode_riscv(bytes, at, at) else {
         return String::new();
     };
     let mut parts = Vec::new();
@@ -826,22 +1026,27 @@ const PPC_STEPS: usize = 12;
 /// `bytes` only, which start at `at`), `b` (a jump: its target), `bl` (followed only into `bytes`,
 /// with LR set, as a call into a stub), `bctr` and `blr` (the register's value). Anything else is
 /// not a trampoline.
-fn decode_ppc64(bytes: &[u8], at: u64, big_endian: bool) -> Option<u64> {
+fn decode_ppc64(bytes: &[u8], base: u64, at: u64, big_endian: bool) -> Option<u64> {
     const LR: usize = 32;
     const CTR: usize = 33;
     let mut r = [None::<u64>; 34];
     let mut pc = at;
+    let inside = |a: u64| {
+        usize::try_from(a.wrapping_sub(base))
+            .ok()
+            .filter(|&o| o < bytes.len())
+    };
     for _ in 0..PPC_STEPS {
-        let w = word_in(
-            bytes,
-            usize::try_from(pc.wrapping_sub(at) / 4).ok()?,
-            big_endian,
-        )
-        .filter(|_| pc.wrapping_sub(at) % 4 == 0)?;
+        let w: [u8; 4] = bytes.get(inside(pc)?..)?.get(..4)?.try_into().ok()?;
+        let w = if big_endian {
+            u32::from_be_bytes(w)
+        } else {
+            u32::from_le_bytes(w)
+        };
         let (rt, ra) = (((w >> 21) & 31) as usize, ((w >> 16) & 31) as usize);
         let uimm = u64::from(w & 0xffff);
         let simm = sign_extend(uimm, 16) as u64;
-        let base = |ra: usize| if ra == 0 { Some(0) } else { r[ra] };
+        let reg0 = |ra: usize| if ra == 0 { Some(0) } else { r[ra] };
         // SPR number: its two 5-bit halves are swapped in the instruction (bits 20..11).
         let spr = ((w >> 16) & 31) | ((w >> 11) & 31) << 5;
         match (w >> 26, (w >> 1) & 0x3ff) {
@@ -852,13 +1057,13 @@ fn decode_ppc64(bytes: &[u8], at: u64, big_endian: bool) -> Option<u64> {
                     return Some(target);
                 }
                 // bl: into a stub inside the given bytes, or no trampoline.
-                target.checked_sub(at).filter(|&o| o < bytes.len() as u64)?;
+                inside(target)?;
                 r[LR] = Some(pc.wrapping_add(4));
                 pc = target;
                 continue;
             }
-            (14, _) => r[rt] = base(ra).map(|v| v.wrapping_add(simm)),
-            (15, _) => r[rt] = base(ra).map(|v| v.wrapping_add(simm << 16)),
+            (14, _) => r[rt] = reg0(ra).map(|v| v.wrapping_add(simm)),
+            (15, _) => r[rt] = reg0(ra).map(|v| v.wrapping_add(simm << 16)),
             (24, _) => r[ra] = r[rt].map(|v| v | uimm),
             (25, _) => r[ra] = r[rt].map(|v| v | uimm << 16),
             (30, _) if (w >> 2) & 7 == 1 => {
@@ -875,8 +1080,8 @@ fn decode_ppc64(bytes: &[u8], at: u64, big_endian: bool) -> Option<u64> {
             (31, 467) if spr == 9 => r[CTR] = r[rt],
             (58, _) if w & 3 == 0 => {
                 // ld rT, ds(rA): DS-form, the displacement's low two bits are the sub-opcode.
-                let a = base(ra)?.wrapping_add(sign_extend(u64::from(w & 0xfffc), 16) as u64);
-                let o = usize::try_from(a.wrapping_sub(at)).ok()?;
+                let a = reg0(ra)?.wrapping_add(sign_extend(u64::from(w & 0xfffc), 16) as u64);
+                let o = inside(a)?;
                 let v: [u8; 8] = bytes.get(o..o.checked_add(8)?)?.try_into().ok()?;
                 r[rt] = Some(if big_endian {
                     u64::from_be_bytes(v)
@@ -1353,6 +1558,50 @@ mod tests {
             &[0x10, 0x00, 0xff, 0xfe, 0x7f, 0xff, 0x12, 0x34, 0, 0, 0, 0x0d]
         );
         assert_eq!(Arch::Mips64.decode_for(true, &criu, 0x1000), Some(0xffc));
+    }
+
+    /// CRIU's riscv64 scheme in one region: the call at 0, the stub at 8, its table at 26. The
+    /// stub's bytes are what `llvm-mc -triple=riscv64 -mattr=+c` (LLVM 14.0.6) makes of
+    /// criu/arch/riscv64/vdso-lookup.S; `li t0, 1` is `93 02 10 00` and `li t0, 16` (CRIU's
+    /// `0x293 | 1 << 24`) is `93 02 00 01`, also from llvm-mc.
+    #[test]
+    fn criu_riscv64_lookup_stub_in_one_region() {
+        let stub = Arch::Riscv64.shared_stub_code(false).unwrap();
+        assert_eq!(
+            stub,
+            [
+                0x17, 0x03, 0x00, 0x00, 0x13, 0x03, 0x23, 0x01, 0x8e, 0x02, 0x16, 0x93, 0x83, 0x33,
+                0x03, 0x00, 0x82, 0x83
+            ]
+        );
+        let base = 0x7f00_0000_0000u64;
+        let region = |index_shifted: bool| {
+            let call = Arch::Riscv64
+                .shared_stub_call(false, base, base + 8, 1, 0, index_shifted)
+                .unwrap();
+            let mut r = call.to_vec();
+            r.extend_from_slice(&stub);
+            for slot in 0..6u64 {
+                r.extend_from_slice(&(0x1000 * (slot + 1)).to_le_bytes());
+            }
+            r.extend_from_slice(&[0xee; 200]);
+            r
+        };
+        let fixed = region(false);
+        assert_eq!(&fixed[..4], &[0x93, 0x02, 0x10, 0x00]);
+        assert_eq!(
+            Arch::Riscv64.decode_in(false, &fixed, base, base),
+            Some(0x2000)
+        );
+        let criu = region(true);
+        assert_eq!(&criu[..4], &[0x93, 0x02, 0x00, 0x01]);
+        // Slot 16: 128 bytes into the table, in the 0xee filler.
+        assert_eq!(
+            Arch::Riscv64.decode_in(false, &criu, base, base),
+            Some(0xeeee_eeee_eeee_eeee & !1)
+        );
+        // The call alone is a hop to the stub.
+        assert_eq!(Arch::Riscv64.decode(&criu[..8], base), Some(base + 8));
     }
 
     #[test]
