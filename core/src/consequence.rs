@@ -2,7 +2,8 @@
 //! unchanged, so its consequence depends on what that code touches. Decoded from the dumped image's
 //! bytes (iced-x86 on x86, the A64 instruction fields on arm64; on riscv64, ppc64, MIPS and 32-bit ARM
 //! a small register tracker over each ISA's own fields that follows addresses made from the program
-//! counter — `auipc`, `bcl 20,31,.+4; mflr`, `bal` plus a stored offset, `pc` as an ARM operand — in
+//! counter — `auipc`, `bcl 20,31,.+4; mflr`, `bal` plus a stored offset, `pc` as an ARM operand,
+//! LoongArch's `pcaddi`/`pcalau12i`/`pcaddu12i` — in
 //! the image's byte order; Thumb by one literal-pool idiom only; s390 syscall stubs only), following
 //! direct jumps and calls inside the image:
 //!
@@ -11,7 +12,7 @@
 //! * [`Consequence::SelfContained`]: it touches no memory outside its stack and the image (syscall
 //!   stubs, sigreturn trampolines, `__kernel_vsyscall`, `getcpu` via `rdpid`/`lsl`): harmless.
 //! * [`Consequence::Unknown`]: an indirect jump or call, undecodable bytes, or an architecture whose
-//!   instructions are not read here (loongarch64, 32-bit ppc, s390 beyond its stubs, big-endian ARM).
+//!   instructions are not read here (32-bit ppc, s390 beyond its stubs, big-endian ARM).
 
 use crate::arch::Arch;
 use std::collections::BTreeSet;
@@ -74,6 +75,9 @@ pub fn classify(arch: Arch, bytes: &[u8], offset: u64, size: u64) -> Consequence
                 ppc64(bytes, at, r, big)
             })
         }
+        Arch::Loongarch64 => track(bytes, own, u64::MAX, false, true, &|at, r| {
+            loongarch(bytes, at, r)
+        }),
         // Thumb functions have bit 0 of their address set (ELF for the Arm Architecture, 5.5.3).
         Arch::Arm if own.start & 1 == 1 => thumb(bytes, own.start & !1..own.end & !1),
         Arch::Arm if !big_endian(bytes) => {
@@ -1020,6 +1024,90 @@ fn a32(bytes: &[u8], at: u64, regs: &Regs) -> Option<Insn> {
     })
 }
 
+/// LoongArch64 (LoongArch Reference Manual v1.10, volume 1, chapter 2 and appendix B; fixed
+/// 32-bit little-endian words, the opcode in the high bits, `rd` in bits 4..0, `rj` in 9..5): PIC code
+/// reaches the data pages with `pcalau12i` (the 4 KiB page of `pc + si20 << 12`), `pcaddu12i` or
+/// `pcaddi` and an `addi.d` or a load offset. Calls are `bl` (link in `$ra` = r1), returns `jirl
+/// $zero, $ra, 0`.
+fn loongarch(bytes: &[u8], at: u64, regs: &Regs) -> Option<Insn> {
+    let w = word(bytes, at, false)?;
+    let (rd, rj) = ((w & 31) as usize, ((w >> 5) & 31) as usize);
+    let si20 = sign_extend(u64::from((w >> 5) & 0xf_ffff), 20);
+    let si12 = sign_extend(u64::from((w >> 10) & 0xfff), 12);
+    let offs16 = sign_extend(u64::from((w >> 10) & 0xffff), 16) * 4;
+    let set = |r: usize, val| {
+        if r == 0 {
+            Effect::None
+        } else {
+            Effect::Set {
+                rd: r,
+                val,
+                cond: false,
+            }
+        }
+    };
+    let pc = |d: i64| Val::Addr(at.wrapping_add(d as u64));
+    let effect = match w >> 25 {
+        0b000_1100 => set(rd, pc(si20 << 2)), // pcaddi
+        0b000_1101 => set(rd, Val::Addr(at.wrapping_add((si20 << 12) as u64) & !0xfff)), // pcalau12i
+        0b000_1110 => set(rd, pc(si20 << 12)), // pcaddu12i
+        0b000_1111 => set(rd, pc(si20 << 18)), // pcaddu18i
+        _ => match w >> 26 {
+            0b010100 | 0b010101 => {
+                // b / bl: offs[15:0] in 25..10, offs[25:16] in 9..0
+                let offs = ((w & 0x3ff) << 16) | ((w >> 10) & 0xffff);
+                let target = at.wrapping_add((sign_extend(u64::from(offs), 26) * 4) as u64);
+                let link = (w >> 26 == 0b010101).then_some((1, at + 4));
+                Effect::Jump {
+                    target,
+                    cond: false,
+                    link,
+                }
+            }
+            0b010000 | 0b010001 => {
+                // beqz / bnez: offs[15:0] in 25..10, offs[20:16] in 4..0
+                let offs = ((w & 0x1f) << 16) | ((w >> 10) & 0xffff);
+                let target = at.wrapping_add((sign_extend(u64::from(offs), 21) * 4) as u64);
+                Effect::Jump {
+                    target,
+                    cond: true,
+                    link: None,
+                }
+            }
+            0b010110..=0b011011 => Effect::Jump {
+                target: at.wrapping_add(offs16 as u64),
+                cond: true,
+                link: None,
+            },
+            0b010011 if rd == 0 && rj == 1 && offs16 == 0 => Effect::Return, // jirl $zero, $ra, 0
+            0b010011 => Effect::Indirect,
+            _ => match w >> 22 {
+                0x00b => set(rd, regs[rj].offset(si12)), // addi.d
+                0x00a => set(rd, Val::Unknown),          // addi.w (sign-extends 32 bits)
+                op @ 0x0a0..=0x0aa => {
+                    // ld.{b,h,w,d}, st.{b,h,w,d}, ld.{bu,hu,wu}
+                    let width = [1, 2, 4, 8][(op & 3) as usize];
+                    let load = !(0x0a4..=0x0a7).contains(&op);
+                    Effect::Mem {
+                        rd: (load && rd != 0 && op <= 0x0a3).then_some(rd),
+                        addr: regs[rj].offset(si12),
+                        width,
+                    }
+                }
+                _ if w & 0xffff_8000 == 0x002b_0000 => Effect::None, // syscall
+                _ if w & 0xffff_8000 == 0x002a_0000 => Effect::Stop, // break
+                // ldptr.d / stptr.d (si14 << 2) and the rest: forget rd.
+                _ => set(rd, Val::Unknown),
+            },
+        },
+    };
+    Some(Insn {
+        len: 4,
+        effect,
+        delay: false,
+    })
+}
+
 /// Thumb-2 (the 32-bit arm compat vDSO of arm64 kernels is Thumb: its symbols have bit 0 set). Not
 /// decoded in full: a sweep of the function's own instructions for the PIC idiom `ldr rX, [pc, #i]`
 /// followed within four instructions by `add rX, pc`, which makes `literal + pc` in rX. Found with
@@ -1209,5 +1297,34 @@ mod tests {
         );
         assert_eq!(syscall_inside(Arch::Riscv64, &stub, 0, 8), Some((2, 4)));
         assert_eq!(syscall_inside(Arch::Riscv64, &stub, 0, 2), None);
+    }
+
+    /// LoongArch words built from the reference manual's field layouts (v1.10, appendix B), which
+    /// is what an assembler emits: `pcalau12i $t0, -2` (opcode 0001101, si20, rd 12), `ld.w $a0,
+    /// $t0, 0` (0x0a2, si12, rj, rd), `jirl $zero, $ra, 0` (0x4c000020), `ori $a7, $zero, 168`
+    /// (0x03800000 | 168 << 10 | 11), `syscall 0` (0x002b0000).
+    #[test]
+    fn loongarch_manual_words() {
+        let words = |ws: &[u32]| ws.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+        let pcalau12i = 0b000_1101 << 25 | (0xf_fffe << 5) | 12;
+        let ld_w = 0x0a2 << 22 | 12 << 5 | 4;
+        let ret = 0x4c00_0020;
+        let reads = words(&[pcalau12i, ld_w, ret]);
+        assert_eq!(
+            classify(Arch::Loongarch64, &reads, 0, 12),
+            Consequence::ReadsDataPages
+        );
+        let ori = 0x0380_0000 | 168 << 10 | 11;
+        let stub = words(&[ori, 0x002b_0000, ret]);
+        assert_eq!(
+            classify(Arch::Loongarch64, &stub, 0, 12),
+            Consequence::SelfContained
+        );
+        // jirl $zero, $t0, 0: an indirect jump.
+        let ind = words(&[ori, 0x4c00_0000 | 12 << 5]);
+        assert_eq!(
+            classify(Arch::Loongarch64, &ind, 0, 8),
+            Consequence::Unknown
+        );
     }
 }
