@@ -971,8 +971,11 @@ fn disassemble_riscv(bytes: &[u8], at: u64) -> String {
 }
 
 /// ppc64 (either byte order, ELFv1 or ELFv2: the vDSO exports code addresses, not function
-/// descriptors, on both; the words are written little-endian here and swapped by
-/// [`Arch::encode_for`] for a big-endian image).
+/// descriptors, on both — its `V_FUNCTION_BEGIN` is `.globl name; name:` with no `.opd` entry; the
+/// descriptor variant sat behind `VDS64_HAS_DESCRIPTORS`, which arch/powerpc/include/asm/vdso.h left
+/// undefined until the switch was dropped; a libc on ELFv1 makes its own descriptor for the entry.
+/// The words are written little-endian here and swapped by [`Arch::encode_for`] for a big-endian
+/// image).
 ///
 /// Relative: `b target` (I-form: opcode 18, a 24-bit word offset, AA = LK = 0), ±32 MiB.
 /// Absolute: the target built in r12 with immediates and a jump through CTR: `lis r12, t[63:48];
