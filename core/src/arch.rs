@@ -1092,9 +1092,10 @@ fn decode_ppc64(bytes: &[u8], base: u64, at: u64, big_endian: bool) -> Option<u6
                     u64::from_le_bytes(v)
                 });
             }
-            // bcctr / bclr with BO = 1z1zz (branch always), no link: bctr, blr.
-            (19, 528) if w & 1 == 0 && (w >> 21) & 0x14 == 0x14 => return r[CTR],
-            (19, 16) if w & 1 == 0 && (w >> 21) & 0x14 == 0x14 => return r[LR],
+            // bcctr / bclr with BO = 1z1zz (branch always), no link: bctr, blr. The next address
+            // is the register with its low two bits cleared (Book I 2.4).
+            (19, 528) if w & 1 == 0 && (w >> 21) & 0x14 == 0x14 => return r[CTR].map(|v| v & !3),
+            (19, 16) if w & 1 == 0 && (w >> 21) & 0x14 == 0x14 => return r[LR].map(|v| v & !3),
             _ => return None,
         }
         pc = pc.wrapping_add(4);
@@ -1491,6 +1492,10 @@ mod tests {
         assert_eq!(Arch::Ppc64.decode_for(false, &be, 0x4000), None);
         // Without the bctr there is no jump.
         assert_eq!(Arch::Ppc64.decode_for(true, &be[..24], 0x4000), None);
+        // `ori 12, 12, 0xdef3`: bctr drops CTR's low two bits.
+        let mut odd = be;
+        odd[19] = 0xf3;
+        assert_eq!(Arch::Ppc64.decode_for(true, &odd, 0x4000), Some(t));
         // The encoder writes exactly these bytes.
         let ours = |big| {
             Arch::Ppc64

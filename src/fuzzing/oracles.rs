@@ -278,6 +278,14 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, policy: &Policy, p: &Plan
                         &exports,
                         &rfuncs,
                     )
+                    .or_else(|| {
+                        misaligned_counterpart(
+                            arch,
+                            p.runtime_vdso(&runtime.layout),
+                            &exports,
+                            &rfuncs,
+                        )
+                    })
                 })
             }
             _ => None,
@@ -456,6 +464,26 @@ fn out_of_mips_reach(
         (region(from) != region(to) || to & 3 != 0).then_some(
             "a MIPS entry's counterpart lies outside j's 256 MiB region (or is misaligned)",
         )
+    })
+}
+
+/// ppc64 instructions start on 4-byte boundaries and riscv64 ones on 2-byte boundaries (`bctr`
+/// and `jalr` drop the low bits of their target), so a runtime counterpart elsewhere (a synthetic
+/// image can put one there) is no place any jump can reach: the encoders refuse it.
+fn misaligned_counterpart(
+    arch: Arch,
+    runtime_at: u64,
+    exports: &[Symbol],
+    rfuncs: &[Symbol],
+) -> Option<&'static str> {
+    let align = match arch {
+        Arch::Ppc64 => 4,
+        Arch::Riscv64 => 2,
+        _ => return None,
+    };
+    exports.iter().find_map(|s| {
+        let to = runtime_at.wrapping_add(counterparts(rfuncs, s).next()?);
+        (to % align != 0).then_some("a runtime counterpart is not on an instruction boundary")
     })
 }
 
