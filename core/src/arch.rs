@@ -18,14 +18,16 @@
 //!   `encode_mips`, `encode_loongarch`, `encode_s390x`). CRIU's MIPS stub branches backwards and never
 //!   reaches its target.
 //! * ppc64 (either byte order): this lab's `b target` (4 bytes, ±32 MiB) or the target built in r12
-//!   and `mtctr r12; bctr` (28 bytes), see `encode_ppc64`; CRIU's ppc64le shared stub is judged from
-//!   its source like its riscv64 one. MIPS and ppc64 words follow the image's byte order
-//!   (`Arch::encode_for`, `Arch::decode_for`).
+//!   and `mtctr r12; bctr` (28 bytes), see `encode_ppc64`. MIPS and ppc64 words follow the image's
+//!   byte order (`Arch::encode_for`, `Arch::decode_for`).
 //! * riscv64: this lab's `auipc t1, hi; jalr zero, lo(t1)` (8 bytes, ±2 GiB) or `auipc t1, 0;
-//!   ld t1, 12(t1); jalr zero, 0(t1); .dword target` (20 bytes), see `encode_riscv`. CRIU's riscv64
-//!   scheme (a per-entry `li t0, k; j stub` into one shared lookup stub and table) is not a per-entry
-//!   jump; the planner judges it from CRIU's source (`policy::Rules::shared_stub`). The decoder
-//!   (`decode_riscv`) is a small interpreter of the RV64I fields, not a mirror of the encoder.
+//!   ld t1, 12(t1); jalr zero, 0(t1); .dword target` (20 bytes), see `encode_riscv`. The decoders
+//!   (`decode_riscv`, `decode_ppc64`) are small interpreters of the ISA fields, not mirrors of the
+//!   encoders.
+//! * CRIU on riscv64 and ppc64le: one shared lookup stub copied into the dumped image and a short
+//!   call into it per entry (`Arch::shared_stub_code`, `Arch::shared_stub_call`,
+//!   `policy::Rules::shared_stub`); such a call leads anywhere only through the stub, so it is decoded
+//!   in the whole patched image (`Arch::decode_in`).
 
 use crate::image::Image;
 use goblin::elf::header as eh;
@@ -984,7 +986,7 @@ fn disassemble_riscv(bytes: &[u8], at: u64) -> String {
 /// caller's return address) alone, reads no memory, and r12 is volatile and, under ELFv2, the
 /// register a global entry point expects to hold its own address. (CRIU's ppc64le scheme is a
 /// per-entry `mflr r0; bl stub; .quad target` into one shared stub, criu/arch/ppc64/vdso-pie.c:
-/// 109-118 and vdso-trampoline.S:5-10; not written here.)
+/// 109-118 and vdso-trampoline.S:5-10, is `Arch::shared_stub_call`.)
 fn encode_ppc64(style: Style, from: u64, to: u64) -> Result<Trampoline, EncodeError> {
     const R12: u32 = 12;
     let d_form = |op: u32, rt: u32, ra: u32, imm: u64| {

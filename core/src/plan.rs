@@ -766,20 +766,14 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
     let mut patches: Vec<Patch> = Vec::new();
     let writes = policy.writes_trampolines(arch);
     if !writes {
-        let what = if arch.modelled() {
-            format!(
-                "{}'s {} trampolines (a shared lookup stub) are not modelled as bytes",
-                policy.name,
-                arch.name()
-            )
-        } else {
-            format!("trampolines for {} are not modelled", arch.name())
-        };
         findings.push(finding(
             FindingKind::UnsupportedArch,
             Severity::Info,
             None,
-            format!("{what}: redirection is judged from the policy's knowledge of symbols, not from decoded bytes"),
+            format!(
+                "trampolines for {} are not modelled: redirection is judged from the policy's knowledge of symbols, not from decoded bytes",
+                arch.name()
+            ),
         ));
     }
     // Without a modelled trampoline nothing is patched; the plan is still a proxy.
