@@ -407,13 +407,20 @@ pub fn plan_text(p: &crate::plan::Plan, dumped_base: u64) -> String {
                     .arch
                     .map(|a| a.disassemble(&t.bytes, dumped_base.wrapping_add(t.offset)))
                     .unwrap_or_default();
+                // A patch that names no symbol is a restorer's shared stub (CRIU on riscv64 and
+                // ppc64): its calls lead through it, it has no target of its own.
+                let (text, symbols) = if t.symbols.is_empty() {
+                    (String::new(), "(shared lookup stub)".to_string())
+                } else {
+                    (text, crate::plan::join_keys(&t.symbols, ", "))
+                };
                 let _ = writeln!(
                     o,
                     "  {:>8}  {:<48} {:<44} {}",
                     format!("{:#x}", t.offset),
                     hexb.join(" "),
                     text,
-                    crate::plan::join_keys(&t.symbols, ", ")
+                    symbols
                 );
             }
         }

@@ -101,9 +101,11 @@ pub struct Patch {
     /// Offset from the dumped image start.
     pub offset: u64,
     pub bytes: crate::arch::Trampoline,
-    /// Every dumped entry point starting at `offset` (aliases share one patch).
+    /// Every dumped entry point starting at `offset` (aliases share one patch). Empty for a shared
+    /// stub the restorer's calls lead through (CRIU on riscv64 and ppc64, `Rules::shared_stub`).
     pub symbols: smallvec::SmallVec<[SymbolKey; 1]>,
-    /// Absolute address the trampoline jumps to.
+    /// Absolute address the trampoline leads to (a shared stub's own address: it has no target of
+    /// its own).
     pub target: u64,
 }
 
@@ -501,10 +503,15 @@ fn refusal(dumped: &Side, runtime: &Side, policy: &Policy) -> Option<Vec<Finding
             ),
         );
     }
-    if matches!(arch, Arch::Mips | Arch::MipsN32 | Arch::Mips64) && dabi.big_endian {
+    if dabi.big_endian && policy.rules.little_endian_only.contains(&arch) {
         return refuse_with(
             FindingKind::UnsupportedArch,
-            "trampolines for big-endian MIPS are not modelled (only mipsel and mips64el)".into(),
+            format!(
+                "{} has no big-endian {} port: {}",
+                policy.name,
+                arch.name(),
+                crate::policy::Rules::why_little_endian_only(arch)
+            ),
         );
     }
     if policy.known.is_some_and(|list| list(arch).is_empty()) {
@@ -784,27 +791,7 @@ fn verify_by_knowledge(cx: &Planning<'_, '_, '_>, plan: &mut Plan) {
         rfuncs,
         ..
     } = *cx;
-    // CRIU's riscv64 stubs reach the right table slot only for the first entry (policy::Rules).
-    let shifted: smallvec::SmallVec<[Option<u64>; 8]> =
-        match (policy.rules.riscv_index_shifted, arch, policy.known) {
-            (true, Arch::Riscv64, Some(list)) => list(arch)
-                .iter()
-                .filter_map(|n| exports.iter().find(|e| same_name(e.name, n)))
-                .skip(1)
-                .map(|e| e.offset)
-                .collect(),
-            _ => smallvec::SmallVec::new(),
-        };
     for s in exports {
-        if shifted.contains(&s.offset) {
-            plan.findings.push(finding(
-                FindingKind::Misdirected,
-                Severity::Error,
-                Some(key(s)),
-                format!("{}'s riscv64 stub loads its target from lookup slot 16*k instead of k (li t0 is built with idx << 24): this entry jumps through a slot past the table", policy.name),
-            ));
-            continue;
-        }
         let covered = exports
             .iter()
             .any(|o| o.offset == s.offset && policy.knows(arch, o.name));
@@ -836,8 +823,13 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
     } = *cx;
     // Without a usable `.text`, patches must at least stay inside the image.
     let text = dumped.text().unwrap_or(0..dumped.bytes().len() as u64);
+    let big = crate::arch::big_endian_image(dumped.bytes());
+    if let (true, Some(scheme)) = (policy.rules.shared_stub.contains(&arch), arch.shared_stub()) {
+        return proxy_shared_stub(cx, findings, scheme);
+    }
     let mut patches: Vec<Patch> = Vec::new();
-    if !arch.modelled() {
+    let writes = policy.writes_trampolines(arch);
+    if !writes {
         findings.push(finding(
             FindingKind::UnsupportedArch,
             Severity::Info,
@@ -849,7 +841,7 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
         ));
     }
     // Without a modelled trampoline nothing is patched; the plan is still a proxy.
-    let to_patch = if arch.modelled() { exports } else { &[] };
+    let to_patch = if writes { exports } else { &[] };
     for s in to_patch {
         if !policy.knows(arch, s.name) {
             continue; // found as a stale entry by `verify` unless an alias covers it
@@ -870,12 +862,12 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
         let style = policy.style;
         // A short jump that does not reach falls back to the absolute form — but only to one that does
         // reach: on MIPS the absolute form is CRIU's stub, which never does (see arch::encode_mips).
-        let encoded = arch.encode(style, from, target).or_else(|e| {
+        let encoded = arch.encode_for(big, style, from, target).or_else(|e| {
             if style != Style::Relative {
                 return Err(e);
             }
-            match arch.encode(Style::Absolute, from, target) {
-                Ok(b) if arch.decode(&b, from) == Some(target) => Ok(b),
+            match arch.encode_for(big, Style::Absolute, from, target) {
+                Ok(b) if arch.decode_for(big, &b, from) == Some(target) => Ok(b),
                 Ok(_) => Err(e),
                 Err(e2) => Err(e2),
             }
@@ -894,7 +886,7 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
         };
         // A stub that does not lead to its target on its own bytes (CRIU's MIPS `b -4`) is misdirected
         // whatever later patches or the resolved world make of it: said here, per symbol.
-        if arch.decode(&bytes, from) != Some(target) {
+        if arch.decode_for(big, &bytes, from) != Some(target) {
             findings.push(finding(
                 FindingKind::Misdirected,
                 Severity::Error,
@@ -903,89 +895,11 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
                     "{}'s {} trampoline does not reach its target {target:#x}: it decodes to {:x?}",
                     policy.name,
                     arch.name(),
-                    arch.decode(&bytes, from)
+                    arch.decode_for(big, &bytes, from)
                 ),
             ));
         }
-        if let Some((at, len)) =
-            crate::consequence::syscall_inside(arch, dumped.bytes(), off, bytes.len() as u64)
-        {
-            let site = format!(
-                "the {len}-byte syscall instruction at +{:#x} lies under the {}-byte trampoline: a thread in that syscall at checkpoint returns to +{:#x} or restarts at +{:#x}, inside the jump",
-                at - off,
-                bytes.len(),
-                at + len - off,
-                at - off
-            );
-            if policy.known.is_none() {
-                // This lab's policies leave such an entry alone (its stale consequence is judged).
-                findings.push(finding(
-                    FindingKind::CoversSyscallSite,
-                    Severity::Info,
-                    Some(key(s)),
-                    format!("not patched: {site}"),
-                ));
-                continue;
-            }
-            // A sigreturn's syscall neither returns nor restarts: only a thread stopped at its entry
-            // could land inside the jump, hence a warning; any other syscall site is an error.
-            let sigreturn = exports
-                .iter()
-                .any(|o| o.offset == s.offset && o.name.contains("sigreturn"));
-            let severity = if sigreturn {
-                Severity::Warning
-            } else {
-                Severity::Error
-            };
-            findings.push(finding(
-                FindingKind::CoversSyscallSite,
-                severity,
-                Some(key(s)),
-                site,
-            ));
-        }
-        if bytes.len() as u64 > s.size {
-            // Bytes past the function that are the architecture's alignment filler (and start no
-            // exported function) are padding nothing executes: clobbering them is harmless.
-            let over = usize::try_from(off.saturating_add(s.size)).unwrap_or(usize::MAX)
-                ..usize::try_from(off)
-                    .unwrap_or(usize::MAX)
-                    .saturating_add(bytes.len());
-            let padding = dumped
-                .bytes()
-                .get(over.start..)
-                .is_some_and(|b| arch.is_padding(b, over.len()))
-                && !exports
-                    .iter()
-                    .any(|o| o.offset.is_some_and(|x| over.contains(&(x as usize))));
-            let (severity, what) = if padding {
-                (Severity::Info, "alignment padding")
-            } else {
-                (Severity::Warning, "bytes")
-            };
-            findings.push(finding(
-                FindingKind::TrampolineTooLarge,
-                severity,
-                Some(key(s)),
-                format!(
-                    "{}-byte trampoline over a {}-byte function clobbers the {} {what} after it",
-                    bytes.len(),
-                    s.size,
-                    bytes.len() as u64 - s.size
-                ),
-            ));
-        }
-        let end = off.saturating_add(bytes.len() as u64);
-        if off < text.start || end > text.end || end > dumped.bytes().len() as u64 {
-            findings.push(finding(
-                FindingKind::PatchOutsideText,
-                Severity::Error,
-                Some(key(s)),
-                format!(
-                    "patch {off:#x}..{end:#x} leaves .text {:#x}..{:#x}",
-                    text.start, text.end
-                ),
-            ));
+        if !vet(cx, s, off, bytes.len() as u64, &text, &mut findings) {
             continue;
         }
         patches.push(Patch {
@@ -1022,6 +936,324 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
     }
 }
 
+/// A proxy the way CRIU writes it on riscv64 and ppc64 ([`crate::policy::Rules::shared_stub`]): find
+/// room for the lookup stub as `put_trampoline` does, copy it there (with the riscv64 table of
+/// targets behind it, the bytes CRIU does not write left as they were), write each listed entry's
+/// call into it, and judge every call by decoding it in the patched image.
+fn proxy_shared_stub(
+    cx: &Planning<'_, '_, '_>,
+    mut findings: Vec<Finding>,
+    scheme: crate::arch::SharedStub,
+) -> Plan {
+    let Planning {
+        dumped,
+        policy,
+        arch,
+        dv,
+        rv,
+        exports,
+        rfuncs,
+        ..
+    } = *cx;
+    let refuse = |mut findings: Vec<Finding>, detail: String| {
+        findings.push(finding(
+            FindingKind::RestorerRejects,
+            Severity::Error,
+            None,
+            detail,
+        ));
+        Plan {
+            arch: Some(arch),
+            policy: policy.name,
+            decision: Decision::Refused,
+            findings,
+        }
+    };
+    let text = dumped.text().unwrap_or(0..dumped.bytes().len() as u64);
+    let big = crate::arch::big_endian_image(dumped.bytes());
+    // CRIU's symbol table in list order; an entry the dumped image lacks is "empty".
+    let list: smallvec::SmallVec<[(&str, &Symbol); 12]> = policy
+        .known
+        .map(|l| l(arch))
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|n| {
+            exports
+                .iter()
+                .find(|e| same_name(e.name, n) && e.offset.is_some())
+                .map(|e| (*n, e))
+        })
+        .collect();
+    let off = |e: &Symbol| e.offset.unwrap_or(0);
+    // put_trampoline (criu/arch/riscv64/vdso-pie.c:48-103, criu/arch/ppc64/vdso-pie.c:54-107).
+    let mut stub = None;
+    'placing: for (i, (name_i, si)) in list.iter().enumerate() {
+        for (j, (_, sj)) in list.iter().enumerate() {
+            if i == j || off(sj) <= off(si) {
+                continue;
+            }
+            if off(si).saturating_add(scheme.call_size) > off(sj) {
+                return refuse(
+                    findings,
+                    format!("{} cannot write its {}-byte call over {name_i} (the next listed entry is {} bytes on): \"Can't handle small vDSO symbol\" (criu/arch/{}/vdso-pie.c)", policy.name, scheme.call_size, off(sj) - off(si), if arch == Arch::Riscv64 { "riscv64" } else { "ppc64" }),
+                );
+            }
+            if stub.is_some() || off(sj) - (off(si) + scheme.call_size) <= scheme.room {
+                continue;
+            }
+            stub = Some(off(si) + scheme.call_size);
+            if scheme.stops_at_placement {
+                break 'placing;
+            }
+        }
+    }
+    let Some(stub) = stub else {
+        return refuse(
+            findings,
+            format!("{} finds no gap of more than {} bytes behind a listed entry for its lookup stub: put_trampoline returns 0 and the restore fails", policy.name, scheme.room),
+        );
+    };
+    let mut patches: Vec<Patch> = Vec::new();
+    let mut calls: smallvec::SmallVec<[(usize, u64); 12]> = smallvec::SmallVec::new();
+    // The stub, and on riscv64 its table (slots CRIU does not fill keep the old bytes).
+    let code = arch.shared_stub_code(big).unwrap_or_default();
+    let span = if scheme.room > scheme.stub_size {
+        scheme.room
+    } else {
+        scheme.stub_size
+    };
+    let old = dumped
+        .bytes()
+        .get(stub as usize..)
+        .and_then(|b| b.get(..span as usize));
+    let Some(old) = old.filter(|_| stub.saturating_add(span) <= text.end) else {
+        return refuse(
+            findings,
+            format!(
+                "the lookup stub at {stub:#x}..{:#x} would leave .text",
+                stub.saturating_add(span)
+            ),
+        );
+    };
+    let mut stub_bytes: crate::arch::Trampoline = old.iter().copied().collect();
+    stub_bytes[..code.len()].copy_from_slice(&code);
+    for (k, (_, s)) in list.iter().enumerate() {
+        let target = match counterpart(rfuncs, s, policy.missing == Missing::JumpToAbsent) {
+            Some(r) => rv.start.wrapping_add(r.offset.unwrap_or(0)),
+            None => rv.start.wrapping_sub(1),
+        };
+        if arch == Arch::Riscv64 {
+            // lookup_table[idx] = to (criu/arch/riscv64/vdso-pie.c:131-132)
+            let slot = code.len() + 8 * k;
+            if let Some(b) = stub_bytes.get_mut(slot..slot + 8) {
+                b.copy_from_slice(&target.to_le_bytes());
+            }
+        }
+        let from = dv.start.wrapping_add(off(s));
+        let Some(bytes) = arch.shared_stub_call(
+            big,
+            from,
+            dv.start.wrapping_add(stub),
+            k as u32,
+            target,
+            policy.rules.riscv_index_shifted,
+        ) else {
+            findings.push(finding(
+                FindingKind::UnsupportedArch,
+                Severity::Error,
+                Some(key(s)),
+                format!("the lookup stub at {stub:#x} is out of the call's reach"),
+            ));
+            continue;
+        };
+        if !vet(cx, s, off(s), bytes.len() as u64, &text, &mut findings) {
+            continue;
+        }
+        // Every export under the call's span gets the same call (aliases).
+        let symbols = exports
+            .iter()
+            .filter(|e| e.offset == s.offset)
+            .map(key)
+            .collect();
+        calls.push((patches.len(), target));
+        patches.push(Patch {
+            offset: off(s),
+            bytes,
+            symbols,
+            target,
+        });
+    }
+    // Exported functions the stub and table are written over (CRIU only keeps listed entries out).
+    for e in exports {
+        if e.offset.is_some_and(|o| (stub..stub + span).contains(&o)) {
+            findings.push(finding(
+                FindingKind::TrampolineTooLarge,
+                Severity::Error,
+                Some(key(e)),
+                format!(
+                    "{}'s lookup stub and table at {stub:#x}..{:#x} are written over it",
+                    policy.name,
+                    stub + span
+                ),
+            ));
+        }
+    }
+    patches.push(Patch {
+        offset: stub,
+        bytes: stub_bytes,
+        symbols: smallvec::SmallVec::new(),
+        target: dv.start.wrapping_add(stub),
+    });
+    // Each call judged on the patched image: where does it lead?
+    let mut image = dumped.bytes().to_vec();
+    apply_patches(&patches, &mut image);
+    for &(i, target) in &calls {
+        let p = &patches[i];
+        let from = dv.start.wrapping_add(p.offset);
+        let got = arch.decode_in(big, &image, dv.start, from);
+        if got != Some(target) {
+            for k in &p.symbols {
+                findings.push(finding(
+                    FindingKind::Misdirected,
+                    Severity::Error,
+                    Some(k.clone()),
+                    format!("{}'s {} call into its lookup stub at {stub:#x} leads to {got:x?}, not to {target:#x}", policy.name, arch.name()),
+                ));
+            }
+        }
+    }
+    patches.sort_by_key(|p| p.offset);
+    for w in patches.windows(2) {
+        if w[0].offset + w[0].bytes.len() as u64 > w[1].offset {
+            findings.push(finding(
+                FindingKind::OverlappingPatches,
+                Severity::Error,
+                w[1].symbols.first().cloned(),
+                format!(
+                    "the patch for {} at {:#x} runs into the one at {:#x}",
+                    if w[0].symbols.is_empty() {
+                        "the lookup stub".to_string()
+                    } else {
+                        join_keys(&w[0].symbols, "/")
+                    },
+                    w[0].offset,
+                    w[1].offset
+                ),
+            ));
+        }
+    }
+    Plan {
+        arch: Some(arch),
+        policy: policy.name,
+        decision: Decision::Proxy {
+            patches,
+            park: rv.start,
+        },
+        findings,
+    }
+}
+
+/// The checks every trampoline written over the exported function `s` at `off` (`len_` bytes) goes
+/// through: a syscall instruction under it, bytes past the function, leaving `.text`. False when
+/// the patch must not be written (this lab's policies leave syscall stubs alone; nothing is written
+/// outside `.text`).
+fn vet(
+    cx: &Planning<'_, '_, '_>,
+    s: &Symbol,
+    off: u64,
+    len_: u64,
+    text: &std::ops::Range<u64>,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let Planning {
+        dumped,
+        policy,
+        arch,
+        exports,
+        ..
+    } = *cx;
+    if let Some((at, len)) = crate::consequence::syscall_inside(arch, dumped.bytes(), off, len_) {
+        let site = format!(
+            "the {len}-byte syscall instruction at +{:#x} lies under the {}-byte trampoline: a thread in that syscall at checkpoint returns to +{:#x} or restarts at +{:#x}, inside the jump",
+            at - off,
+            len_,
+            at + len - off,
+            at - off
+        );
+        if policy.known.is_none() {
+            // This lab's policies leave such an entry alone (its stale consequence is judged).
+            findings.push(finding(
+                FindingKind::CoversSyscallSite,
+                Severity::Info,
+                Some(key(s)),
+                format!("not patched: {site}"),
+            ));
+            return false;
+        }
+        // A sigreturn's syscall neither returns nor restarts: only a thread stopped at its entry
+        // could land inside the jump, hence a warning; any other syscall site is an error.
+        let sigreturn = exports
+            .iter()
+            .any(|o| o.offset == s.offset && o.name.contains("sigreturn"));
+        let severity = if sigreturn {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        findings.push(finding(
+            FindingKind::CoversSyscallSite,
+            severity,
+            Some(key(s)),
+            site,
+        ));
+    }
+    if len_ > s.size {
+        // Bytes past the function that are the architecture's alignment filler (and start no
+        // exported function) are padding nothing executes: clobbering them is harmless.
+        let over = usize::try_from(off.saturating_add(s.size)).unwrap_or(usize::MAX)
+            ..usize::try_from(off)
+                .unwrap_or(usize::MAX)
+                .saturating_add(len_ as usize);
+        let padding = dumped
+            .bytes()
+            .get(over.start..)
+            .is_some_and(|b| arch.is_padding(b, over.len()))
+            && !exports
+                .iter()
+                .any(|o| o.offset.is_some_and(|x| over.contains(&(x as usize))));
+        let (severity, what) = if padding {
+            (Severity::Info, "alignment padding")
+        } else {
+            (Severity::Warning, "bytes")
+        };
+        findings.push(finding(
+            FindingKind::TrampolineTooLarge,
+            severity,
+            Some(key(s)),
+            format!(
+                "{}-byte trampoline over a {}-byte function clobbers the {} {what} after it",
+                len_,
+                s.size,
+                len_ - s.size
+            ),
+        ));
+    }
+    let end = off.saturating_add(len_);
+    if off < text.start || end > text.end || end > dumped.bytes().len() as u64 {
+        findings.push(finding(
+            FindingKind::PatchOutsideText,
+            Severity::Error,
+            Some(key(s)),
+            format!(
+                "patch {off:#x}..{end:#x} leaves .text {:#x}..{:#x}",
+                text.start, text.end
+            ),
+        ));
+        return false;
+    }
+    true
+}
+
 /// Follow every exported entry point of the dumped image through the applied plan (a remap or a proxy)
 /// and add a finding for each that does not land on its own function in the runtime image.
 fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
@@ -1035,7 +1267,7 @@ fn verify(cx: &Planning<'_, '_, '_>, mut plan: Plan) -> Plan {
         rfuncs,
         ..
     } = *cx;
-    if !arch.modelled() && matches!(plan.decision, Decision::Proxy { .. }) {
+    if !cx.policy.writes_trampolines(arch) && matches!(plan.decision, Decision::Proxy { .. }) {
         verify_by_knowledge(cx, &mut plan);
         return plan;
     }
@@ -1328,7 +1560,7 @@ impl<'a> World<'a> {
                 return (Destination::Nowhere { address: at }, hops);
             };
             let off = at.wrapping_sub(r.base);
-            let rest = &r.bytes[off as usize..];
+
             if r.runtime {
                 return match r.func_at(off) {
                     Some(symbol) => (
@@ -1348,7 +1580,8 @@ impl<'a> World<'a> {
                     ),
                 };
             }
-            match self.arch.decode(rest, at) {
+            let big = crate::arch::big_endian_image(&r.bytes);
+            match self.arch.decode_in(big, &r.bytes, r.base, at) {
                 Some(next) => {
                     at = next;
                     hops.push(at);

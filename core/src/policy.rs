@@ -82,16 +82,44 @@ pub struct Rules {
     /// parasite-vdso.c:207 in v3.19 and v4.0, :224 in v4.1 and v4.2.1), leaving the runtime data pages
     /// parked away from the code that reads them.
     pub remap_leaves_vvar_without_dumped_vvar: bool,
-    /// riscv64 proxies go through one shared lookup stub: each entry gets `li t0, INDEX; jal x0,
-    /// stub`, the stub loads `table[t0 << 3]`. The `li` is built as `0x00000293 | (idx << 24)`
+    /// riscv64 proxies go through one shared lookup stub ([`Rules::shared_stub`]): each entry gets
+    /// `li t0, INDEX; jal x0, stub`, the stub loads `table[t0 << 3]`. The `li` is built as
+    /// `0x00000293 | (idx << 24)`
     /// (criu/arch/riscv64/vdso-pie.c:115-123 in v4.1.1 and v4.2.1), which puts `idx << 4` in the
     /// 12-bit immediate, while the table is written at `lookup_table[idx]` (:132) and the stub scales
     /// by 8 (`slli t0, t0, 3`, criu/arch/riscv64/vdso-lookup.S:10): entry k >= 1 loads slot 16k, past
     /// the 6-slot table, and jumps through whatever bytes lie there.
     pub riscv_index_shifted: bool,
+    /// Architectures whose trampolines the restorer writes as per-entry calls into one shared stub
+    /// it copies into the dumped image, not as per-entry jumps (`plan` places and writes them as
+    /// `put_trampoline` does, `arch::Arch::shared_stub_code` / `shared_stub_call`, and follows every
+    /// call through the patched image). CRIU, facts from 4.2.1:
+    ///
+    /// * riscv64 (from v4.1): `put_trampoline` copies `riscv_vdso_lookup` (`la t1, table; slli t0,
+    ///   t0, 3; add t1, t0, t1; ld t2, 0(t1); jr t2`, criu/arch/riscv64/vdso-lookup.S:6-15) and a
+    ///   6-slot table into the gap behind the first listed function whose distance to the next listed
+    ///   one exceeds 8 bytes plus stub and table (criu/arch/riscv64/vdso-pie.c:48-103); each listed
+    ///   entry gets the 8-byte `li t0, k; jal zero, stub` (:105-133; see `riscv_index_shifted`).
+    /// * ppc64 (ppc64le): the same placement (criu/arch/ppc64/vdso-pie.c:54-107, which goes on
+    ///   checking every pair after placing) of `mflr r12; mtlr r0; ld r12, 0(r12); mtctr r12; bctr`
+    ///   (vdso-trampoline.S:5-10), and per entry the 16-byte `mflr r0; bl stub; .quad target`
+    ///   (vdso-pie.c:109-118).
+    pub shared_stub: &'static [Arch],
+    /// Architectures the restorer runs on only little-endian, so a big-endian image of them is never
+    /// restored (see [`Rules::why_little_endian_only`]).
+    pub little_endian_only: &'static [Arch],
 }
 
 impl Rules {
+    /// Why CRIU never restores a big-endian image of `arch` (the same in v3.19 to v4.2.1).
+    pub fn why_little_endian_only(arch: Arch) -> &'static str {
+        match arch {
+            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => "its MIPS port is mips64el only: compel accepts only ELFCLASS64 + ELFDATA2LSB objects (\"Unsupported ELF class or data encoding\", compel/arch/mips/src/lib/handle-elf.c:24-28 in 4.2.1)",
+            Arch::Ppc64 | Arch::Ppc => "its build stops with \"ppc64 big endian is not yet supported\" (Makefile:26-30 in 4.2.1): ppc64le only",
+            _ => "no port for this byte order",
+        }
+    }
+
     /// No restorer-specific rejections (this lab's own policies).
     pub const NONE: Rules = Rules {
         needs_sysv_hash: false,
@@ -102,6 +130,8 @@ impl Rules {
         vclock_follows_vvar: false,
         remap_leaves_vvar_without_dumped_vvar: false,
         riscv_index_shifted: false,
+        shared_stub: &[],
+        little_endian_only: &[],
     };
     /// CRIU v3.19 and v4.0.
     pub const CRIU_3_19: Rules = Rules {
@@ -113,6 +143,14 @@ impl Rules {
         vclock_follows_vvar: false,
         remap_leaves_vvar_without_dumped_vvar: true,
         riscv_index_shifted: false, // no riscv64 support before v4.1
+        shared_stub: &[Arch::Ppc64],
+        little_endian_only: &[
+            Arch::Mips,
+            Arch::MipsN32,
+            Arch::Mips64,
+            Arch::Ppc64,
+            Arch::Ppc,
+        ],
     };
     /// CRIU v4.1: GNU-hash-only images read, `[vvar_vclock]` must follow `[vvar]`, riscv64 supported
     /// (with its shifted stub index).
@@ -120,6 +158,7 @@ impl Rules {
         needs_sysv_hash: false,
         vclock_follows_vvar: true,
         riscv_index_shifted: true,
+        shared_stub: &[Arch::Ppc64, Arch::Riscv64],
         ..Rules::CRIU_3_19
     };
 }
@@ -152,6 +191,13 @@ impl Policy {
             None => true,
             Some(list) => list(arch).contains(&name),
         }
+    }
+
+    /// Whether a proxy by this restorer on `arch` is planned as trampoline bytes that the planner
+    /// writes and follows (`arch::Arch::modelled` and the restorer writes per-entry jumps), or judged
+    /// from which entries it knows ([`Rules::shared_stub`], or no model of the architecture).
+    pub fn writes_trampolines(&self, arch: Arch) -> bool {
+        arch.modelled()
     }
 
     /// The same restorer with remapping switched off: every restore proxies. Models CRIU's fault
