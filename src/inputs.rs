@@ -142,7 +142,9 @@ pub struct PlanArgs {
 
 /// Load both sides of a `plan` request and plan it. Returns the plan and the dumped `[vdso]` address
 /// (the text report shows addresses relative to it).
-pub fn plan_request(req: &PlanArgs) -> Result<(Plan, u64), String> {
+/// The plan, where the dumped `[vdso]` starts, and whether the dumped image is big-endian (for
+/// showing its trampolines).
+pub fn plan_request(req: &PlanArgs) -> Result<(Plan, u64, bool), String> {
     let named = policy_named(&req.policy)?;
     let forced = named.forced_proxy();
     let policy = if req.force_proxy { &forced } else { named };
@@ -172,7 +174,7 @@ pub fn plan_request(req: &PlanArgs) -> Result<(Plan, u64), String> {
         },
         policy,
     );
-    Ok((p, dstart))
+    Ok((p, dstart, crate::arch::big_endian_image(&db)))
 }
 
 /// The images of `matrix`: image files as given, every file in each folder (dotfiles, `.md` and `.tsv`

@@ -228,11 +228,11 @@ fn replay(dir: &Path) -> Result<bool, String> {
 }
 
 fn plan_cmd(req: &inputs::PlanArgs) -> Result<bool, String> {
-    let (p, dstart) = inputs::plan_request(req)?;
+    let (p, dstart, big) = inputs::plan_request(req)?;
     if req.json {
         json(&p)?;
     } else {
-        print!("{}", report::plan_text(&p, dstart));
+        print!("{}", report::plan_text(&p, dstart, big));
     }
     Ok(p.errors() == 0 && p.decision != vdso_lab::plan::Decision::Refused)
 }

@@ -361,7 +361,8 @@ impl InspectReport {
 }
 
 /// The `plan` report as text: the decision, each patch with its decoded instructions, the findings.
-pub fn plan_text(p: &crate::plan::Plan, dumped_base: u64) -> String {
+/// `plan` as text; `big_endian`: the dumped image's byte order, which its trampolines are written in.
+pub fn plan_text(p: &crate::plan::Plan, dumped_base: u64, big_endian: bool) -> String {
     use crate::plan::Decision;
     let mut o = String::new();
     let _ = writeln!(
@@ -405,7 +406,9 @@ pub fn plan_text(p: &crate::plan::Plan, dumped_base: u64) -> String {
                 let hexb: Vec<String> = t.bytes.iter().map(|b| format!("{b:02x}")).collect();
                 let text = p
                     .arch
-                    .map(|a| a.disassemble(&t.bytes, dumped_base.wrapping_add(t.offset)))
+                    .map(|a| {
+                        a.disassemble_for(big_endian, &t.bytes, dumped_base.wrapping_add(t.offset))
+                    })
                     .unwrap_or_default();
                 // A patch that names no symbol is a restorer's shared stub (CRIU on riscv64 and
                 // ppc64): its calls lead through it, it has no target of its own.

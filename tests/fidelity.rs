@@ -1279,10 +1279,16 @@ fn big_endian_mips_and_ppc64_trampolines() {
                 panic!("{name} big={big}: not a proxy: {:#?}", p.findings)
             };
             assert!(!patches.is_empty(), "{name} big={big}");
+            // `plan`'s text shows each trampoline read in the image's byte order.
+            let text = vdso_lab::report::plan_text(&p, d0, big);
             for t in patches {
                 let from = d0 + t.offset;
                 assert_eq!(arch.decode_for(big, &t.bytes, from), Some(t.target));
                 assert_ne!(arch.decode_for(!big, &t.bytes, from), Some(t.target));
+                assert!(
+                    text.contains(&format!("jump to {:#x}", t.target)),
+                    "{name} big={big}: {text}"
+                );
             }
             assert_eq!(p.errors(), 0, "{name} big={big}: {:#?}", p.findings);
             assert_eq!(

@@ -623,6 +623,18 @@ impl Arch {
     }
 
     /// The decoded instruction text of a trampoline, for reports (`movabs $0x..,%rax; jmp *%rax`).
+    /// [`Arch::disassemble`] of bytes written in an image of the given byte order: on MIPS and ppc64
+    /// ([`Arch::order_matters`]) the words are read in that order.
+    pub fn disassemble_for(self, big_endian: bool, bytes: &[u8], at: u64) -> String {
+        if !self.order_matters() {
+            return self.disassemble(bytes, at);
+        }
+        match self.decode_for(big_endian, bytes, at) {
+            Some(t) => format!("jump to {t:#x}"),
+            None => String::new(),
+        }
+    }
+
     pub fn disassemble(self, bytes: &[u8], at: u64) -> String {
         match self {
             Arch::X86_64 | Arch::X32 => disassemble_x86(bytes, at, 64),
