@@ -13,8 +13,8 @@
 //! `strict` and every CRIU preset: each restore from A to B is called live and compared with the static
 //! plan's prediction. With `--criu PATH`, rounds 3 and 4 migrate a real process with a real CRIU:
 //! round 3 (sharing round 2's batch) dumps the victim on each kernel, round 4 restores each dump on the
-//! neighbouring kernels ([`crate::migration`]). [`KernelsReport`] gathers every round;
-//! `report::kernels_text` renders it.
+//! neighbouring kernels and on its own, as a control ([`crate::migration`]). [`KernelsReport`] gathers
+//! every round; `report::kernels_text` renders it.
 //!
 //! Boots run in parallel up to the number of cores (one TCG boot is single-threaded).
 
@@ -96,7 +96,8 @@ pub struct KernelsArgs {
     #[arg(long)]
     pub fetch_only: bool,
     /// Also migrate the victim with this (dynamically linked) criu between neighbouring kernels, in
-    /// the order given and back: dumped on A, restored on B (ci/criu.sh builds target/criu/<ver>/criu).
+    /// the order given and back, and from each kernel to itself (the control): dumped on A, restored
+    /// on B (ci/criu.sh builds target/criu/<ver>/criu).
     #[arg(long)]
     pub criu: Option<PathBuf>,
     /// The restore modes for --criu, comma-separated: normal, proxy (CRIU_FAULT=127).
@@ -733,7 +734,7 @@ pub fn run(
         .cloned()
         .unwrap_or_else(|| "tsc".into());
     let labels: Vec<String> = kernels.iter().map(|k| k.label.clone()).collect();
-    let migrate = crate::migration::chain(&labels);
+    let migrate = crate::migration::pairs_with_controls(&labels);
     // Round 3 (the dump boots) needs nothing from round 2 and shares its batch.
     let dump_boots: Vec<Boot> = match &cfg.criu {
         Some(_) => kernels

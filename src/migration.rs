@@ -11,7 +11,8 @@
 //! virtio-blk are modules in 5.10 and 6.1). The host unpacks them ([`images_of`], bounded, never
 //! trusting the bytes) into the initramfs of a *restore boot* of B ([`guest_restore`]), which restores
 //! each carried victim, normally and with proxying forced (`CRIU_FAULT=127`), signals it, and sends its
-//! report back. [`rows`] turns both boots into one [`Migration`] per pair and mode.
+//! report back. [`rows`] turns both boots into one [`Migration`] per pair and mode. The pairs are
+//! [`chain`]'s (each kernel to the next and back) and, as controls, each kernel to itself.
 //!
 //! Two things the guest does so that CRIU runs at all, both measured on these kernels with CRIU 4.2.1:
 //! * `lo` is brought up (CRIU's feature probe connects to 127.0.0.1, [`crate::live::init::loopback_up`]);
@@ -160,6 +161,15 @@ pub fn chain(labels: &[String]) -> Vec<(String, String)> {
         .map(|(a, b)| (b.clone(), a.clone()))
         .collect();
     pairs.extend(back);
+    pairs
+}
+
+/// [`chain`], then every kernel to itself: the controls. A dump restored on its own kernel (another
+/// boot, the same vDSO bytes) is what CRIU remaps in place in normal mode, so the cross-kernel rows'
+/// proxying is shown to come from the kernels, not from the guest.
+pub fn pairs_with_controls(labels: &[String]) -> Vec<(String, String)> {
+    let mut pairs = chain(labels);
+    pairs.extend(labels.iter().map(|l| (l.clone(), l.clone())));
     pairs
 }
 

@@ -129,6 +129,13 @@ fn criu_pairs_go_up_the_chain_and_back() {
         ["5.10>6.1", "6.1>6.12", "6.12>7.2", "7.2>6.12", "6.12>6.1", "6.1>5.10"]
     );
     assert!(vdso_lab::migration::chain(&labels[..1]).is_empty());
+    let with = vdso_lab::migration::pairs_with_controls(&labels);
+    assert_eq!(with.len(), 10);
+    assert_eq!(with[6], ("5.10".to_string(), "5.10".to_string()));
+    assert_eq!(
+        vdso_lab::migration::pairs_with_controls(&labels[..1]),
+        [("5.10".to_string(), "5.10".to_string())]
+    );
 }
 
 /// The images come back over the serial console: whatever arrives is an error or images, never a
