@@ -480,11 +480,12 @@ pub struct Migration {
     pub runtime: String,
     /// `normal`, or `proxy` (CRIU_FAULT=127).
     pub mode: String,
-    /// `skipped: why` (the pair could not be tried), `restore failed: why`, `agrees`,
-    /// `N wrong, as predicted`, or `N wrong, M NOT predicted`.
+    /// `skipped: why` (CRIU could not dump on A), `dump failed: why` or `restore failed: why` (the
+    /// loop failed), `agrees`, `N wrong, as predicted`, or `N wrong, M NOT predicted`.
     pub outcome: String,
+    /// CRIU refused the dump on A (what that kernel cannot do with this CRIU): never a pass.
     pub skipped: bool,
-    /// The pair was tried and the loop itself failed (restore, victim, report).
+    /// The loop itself failed (a boot, the victim, the images, the restore, the report).
     pub failed: bool,
     /// Seconds of `criu dump` on A, `criu restore` on B, and the victim's checks after the signal.
     pub dump_secs: Option<f64>,
@@ -538,17 +539,33 @@ pub fn rows(
             let dump = dumps.iter().find(|d| d.kernel == *a);
             let drec = dump.and_then(|d| d.record("criu_dump", None));
             m.dump_secs = drec.and_then(|r| r["dump_seconds"].as_f64());
-            let skip_why = match (dump, drec) {
-                (None, _) => Some(format!("no dump boot of {a}")),
-                (Some(d), None) => Some(format!(
-                    "the dump boot of {a} produced no dump record ({})",
-                    d.error.as_deref().unwrap_or("?")
+            // A dump CRIU itself refused is what kernel A cannot do with this CRIU: the pair is skipped,
+            // with CRIU's reason. Anything else (no boot, no record, garbled images) is this harness
+            // failing, and fails the row.
+            let problem = match (dump, drec) {
+                (None, _) => Some((false, format!("no dump boot of {a}"))),
+                (Some(d), None) => Some((
+                    false,
+                    format!(
+                        "the dump boot of {a} produced no dump record ({})",
+                        d.error.as_deref().unwrap_or("?")
+                    ),
                 )),
-                (Some(_), Some(r)) => images_of(r).err().map(|e| format!("criu dump on {a}: {e}")),
+                (Some(_), Some(r)) => images_of(r).err().map(|e| {
+                    let by_criu = r["error"]
+                        .as_str()
+                        .is_some_and(|x| x.starts_with("criu dump"));
+                    (by_criu, format!("criu dump on {a}: {e}"))
+                }),
             };
-            if let Some(why) = skip_why {
-                m.skipped = true;
-                m.outcome = format!("skipped: {why}");
+            if let Some((by_criu, why)) = problem {
+                if by_criu {
+                    m.skipped = true;
+                    m.outcome = format!("skipped: {why}");
+                } else {
+                    m.failed = true;
+                    m.outcome = format!("dump failed: {why}");
+                }
                 out.push(m);
                 continue;
             }

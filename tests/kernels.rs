@@ -234,3 +234,58 @@ fn criu_migrations_in_ktap() {
     let text = vdso_lab::report::kernels_text(&r);
     assert!(text.contains("skipped: criu dump on 5.10: x"), "{text}");
 }
+
+/// A dump CRIU refused skips the pair (with CRIU's reason); a dump the harness lost fails it.
+#[test]
+fn criu_dump_refused_skips_harness_failure_fails() {
+    use vdso_lab::kernels::BootResult;
+    let dump = |kernel: &str, records: Vec<serde_json::Value>, error: Option<&str>| BootResult {
+        kernel: kernel.into(),
+        clocksource: "tsc".into(),
+        round: 3,
+        seconds: 1.0,
+        records,
+        release: None,
+        error: error.map(String::from),
+        console_tail: Vec::new(),
+    };
+    let dumps = vec![
+        dump(
+            "5.10",
+            vec![serde_json::json!({"kind": "criu_dump",
+                "error": "criu dump failed (exit status: 1): has rseq but kernel lacks get_rseq_conf feature"})],
+            None,
+        ),
+        dump(
+            "6.1",
+            vec![
+                serde_json::json!({"kind": "criu_dump", "error": "the victim did not announce itself"}),
+            ],
+            None,
+        ),
+        dump("6.12", vec![], Some("timed out after 180 s")),
+    ];
+    let pairs: Vec<(String, String)> = [
+        ("5.10", "6.1"),
+        ("6.1", "6.12"),
+        ("6.12", "7.2"),
+        ("7.2", "6.12"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    let rows = vdso_lab::migration::rows(&pairs, &[false], &dumps, &[], "criu-4.2");
+    let got: Vec<(bool, bool)> = rows.iter().map(|m| (m.skipped, m.failed)).collect();
+    assert_eq!(
+        got,
+        [(true, false), (false, true), (false, true), (false, true)]
+    );
+    assert!(rows[0]
+        .outcome
+        .starts_with("skipped: criu dump on 5.10: criu dump failed"));
+    assert!(
+        rows[3].outcome.contains("no dump boot of 7.2"),
+        "{}",
+        rows[3].outcome
+    );
+}
