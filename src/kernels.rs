@@ -133,6 +133,7 @@ pub fn run_args(a: &KernelsArgs) -> Result<KernelsReport, String> {
             pairs: Vec::new(),
             criu: None,
             migrations: Vec::new(),
+            criu_rseq: Vec::new(),
             seconds: 0.0,
         });
     }
@@ -629,6 +630,9 @@ pub struct KernelsReport {
     pub criu: Option<(String, String)>,
     /// Rounds 3 and 4: one row per (dumped on A, restored on B, mode).
     pub migrations: Vec<crate::migration::Migration>,
+    /// Round 3: per kernel, whether CRIU dumps a victim with glibc's rseq on (the pairs' victims run
+    /// with it off): `dumps` or `CRIU refuses: ...`.
+    pub criu_rseq: Vec<(String, String)>,
     pub seconds: f64,
 }
 
@@ -784,8 +788,10 @@ pub fn run(
     }
     boots.extend(results);
     let mut migrations = Vec::new();
+    let mut criu_rseq = Vec::new();
     if let Some(guest) = &cfg.criu {
         let dumps: Vec<BootResult> = boots.iter().filter(|b| b.round == 3).cloned().collect();
+        criu_rseq = crate::migration::rseq_probes(&dumps);
         // Round 4: each kernel B restores every victim dumped on a neighbour A.
         let restore_boots: Vec<Boot> = kernels
             .iter()
@@ -851,6 +857,7 @@ pub fn run(
             .as_ref()
             .map(|g| (g.version.clone(), g.preset.clone())),
         migrations,
+        criu_rseq,
         seconds: t0.elapsed().as_secs_f64(),
     }
 }

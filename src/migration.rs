@@ -40,6 +40,9 @@ use std::time::{Duration, Instant};
 /// The pid the victim gets on the dump side: `ns_last_pid` is set just below it. A restore needs the
 /// dumped pid free, and a fresh guest on B uses a few hundred at most.
 const VICTIM_PID: u32 = 10_001;
+/// The pid of the rseq probe (a victim with glibc's rseq on, dumped only to see whether CRIU can):
+/// apart from [`VICTIM_PID`], which the probe must not take.
+const RSEQ_PROBE_PID: u32 = 20_001;
 /// Where the guest keeps images, the victim's pidfile and report (a tmpfs).
 const WORK: &str = "/tmp/criu";
 /// Where a restore boot finds the images carried from kernel A: `/xcriu/<A>/`.
@@ -254,12 +257,17 @@ fn run_criu(args: &[&str], log: &Path, proxy: bool) -> Result<(), String> {
     if st.success() {
         return Ok(());
     }
+    // CRIU's error lines without their timestamps, less the socket-diag ones: with the diag modules
+    // absent CRIU logs those while probing and carries on, so they are never the cause.
     let errors: Vec<String> = std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.contains("Error") || l.contains("rror ("))
-        .take(3)
-        .map(str::to_string)
+        .filter(|l| l.contains("Error (") && !l.contains("Diag module missing"))
+        .take(2)
+        .map(|l| match l.split_once(") Error") {
+            Some((stamp, rest)) if stamp.starts_with('(') => format!("Error{rest}"),
+            _ => l.to_string(),
+        })
         .collect();
     Err(format!(
         "criu {} failed ({st}): {}",
@@ -268,10 +276,20 @@ fn run_criu(args: &[&str], log: &Path, proxy: bool) -> Result<(), String> {
     ))
 }
 
-/// A dump boot, inside the guest: start the victim, dump it, emit `criu_dump`.
+/// A dump boot, inside the guest: first a victim with glibc's rseq on, dumped and thrown away, to
+/// show whether this kernel lets CRIU dump a current glibc's process at all (`criu_rseq`); then the
+/// victim the pairs use, rseq off, whose images go back to the host (`criu_dump`).
 pub fn guest_dump() {
+    if let Err(e) = crate::live::init::loopback_up() {
+        emit(&json!({"kind": "error", "what": e}));
+    }
+    let rseq = dump_victim(true, RSEQ_PROBE_PID, "rseq");
+    emit(&json!({"kind": "criu_rseq", "ok": rseq.is_ok(), "error": rseq.err()}));
     let t0 = Instant::now();
-    let r = dump_victim();
+    let r = dump_victim(false, VICTIM_PID, "victim").and_then(|(pid, secs, dir)| {
+        let tar = tar_dir(&dir)?;
+        Ok((pid, secs, tar))
+    });
     let mut rec = json!({"kind": "criu_dump", "seconds": t0.elapsed().as_secs_f64()});
     match r {
         Ok((pid, dump_secs, tar)) => {
@@ -294,26 +312,29 @@ fn hex(b: &[u8]) -> String {
     s
 }
 
-/// (pid, seconds of `criu dump`, gzipped tar of the images).
-fn dump_victim() -> Result<(u32, f64, Vec<u8>), String> {
-    crate::live::init::loopback_up()?;
-    let work = Path::new(WORK);
+/// Start a victim as pid `want` (glibc's rseq on or off) and `criu dump` it into `WORK/<dir>`:
+/// (pid, seconds of `criu dump`, the image folder).
+fn dump_victim(rseq: bool, want: u32, dir: &str) -> Result<(u32, f64, PathBuf), String> {
+    let work = Path::new(WORK).join(dir);
     let img = work.join("img");
     std::fs::create_dir_all(&img).map_err(|e| format!("{}: {e}", img.display()))?;
-    std::fs::write("/proc/sys/kernel/ns_last_pid", (VICTIM_PID - 1).to_string())
+    std::fs::write("/proc/sys/kernel/ns_last_pid", (want - 1).to_string())
         .map_err(|e| format!("ns_last_pid: {e}"))?;
     let pidfile = work.join("victim.pid");
-    let child = Command::new("/init")
-        .args(["victim", "--json", "--new-session", "--scenario", "plain"])
+    let mut cmd = Command::new("/init");
+    cmd.args(["victim", "--json", "--new-session", "--scenario", "plain"])
         .arg("--pidfile")
         .arg(&pidfile)
         .arg("--out")
-        .arg(work.join("report.json"))
-        .env("GLIBC_TUNABLES", "glibc.pthread.rseq=0")
+        .arg(Path::new(WORK).join("report.json"))
         .env("PATH", "/bin")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::null());
+    if !rseq {
+        cmd.env("GLIBC_TUNABLES", "glibc.pthread.rseq=0");
+    }
+    let child = cmd
         .spawn()
         .map_err(|e| format!("cannot start the victim: {e}"))?;
     let pid = child.id();
@@ -321,6 +342,7 @@ fn dump_victim() -> Result<(u32, f64, Vec<u8>), String> {
     while !pidfile.exists() {
         if Instant::now() > deadline {
             let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::wait_child(pid, 5000);
             return Err("the victim did not announce itself".into());
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -341,17 +363,20 @@ fn dump_victim() -> Result<(u32, f64, Vec<u8>), String> {
         false,
     );
     let secs = t0.elapsed().as_secs_f64();
-    if let Err(e) = dumped {
+    if dumped.is_err() {
         let _ = sys::kill(pid, libc::SIGKILL);
-        let _ = sys::wait_child(pid, 5000);
-        return Err(e);
     }
     let _ = sys::wait_child(pid, 5000);
+    dumped.map(|()| (pid, secs, img))
+}
+
+/// A folder's files as a gzipped tar, by name.
+fn tar_dir(img: &Path) -> Result<Vec<u8>, String> {
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
         Vec::new(),
         flate2::Compression::default(),
     ));
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&img)
+    let mut names: Vec<PathBuf> = std::fs::read_dir(img)
         .map_err(|e| e.to_string())?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
@@ -363,7 +388,7 @@ fn dump_victim() -> Result<(u32, f64, Vec<u8>), String> {
             .map_err(|e| format!("tar {name}: {e}"))?;
     }
     let gz = tar.into_inner().map_err(|e| e.to_string())?;
-    Ok((pid, secs, gz.finish().map_err(|e| e.to_string())?))
+    gz.finish().map_err(|e| e.to_string())
 }
 
 /// A restore boot, inside the guest: one `criu_restore` record per `criu restore FROM PID MODE` line.
@@ -629,4 +654,20 @@ pub fn rows(
         }
     }
     out
+}
+
+/// Per dump boot, whether CRIU could dump the victim with glibc's rseq on: (kernel, `dumps` or
+/// `CRIU refuses: error`, or `no probe` when the boot sent no `criu_rseq` record).
+pub fn rseq_probes(dumps: &[BootResult]) -> Vec<(String, String)> {
+    dumps
+        .iter()
+        .map(|b| {
+            let outcome = match b.record("criu_rseq", None) {
+                None => "no probe".to_string(),
+                Some(r) if r["ok"] == true => "dumps".to_string(),
+                Some(r) => format!("CRIU refuses: {}", r["error"].as_str().unwrap_or("?")),
+            };
+            (b.kernel.clone(), outcome)
+        })
+        .collect()
 }

@@ -868,6 +868,15 @@ pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
     }
     if let Some((version, preset)) = &r.criu {
         let _ = write!(s, "{}", migrations_text(&r.migrations, version, preset));
+        if !r.criu_rseq.is_empty() {
+            let _ = writeln!(
+                s,
+                "the victim with glibc's rseq on (the pairs run it off: GLIBC_TUNABLES=glibc.pthread.rseq=0):"
+            );
+            for (k, outcome) in &r.criu_rseq {
+                let _ = writeln!(s, "    {k}: {outcome}");
+            }
+        }
     }
     for b in r.boots.iter().filter(|b| b.round >= 2 && b.error.is_some()) {
         let _ = writeln!(

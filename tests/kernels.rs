@@ -87,6 +87,7 @@ fn ktap_output_follows_the_verdicts() {
         ],
         criu: None,
         migrations: Vec::new(),
+        criu_rseq: Vec::new(),
         seconds: 2.0,
     };
     let k = vdso_lab::report::kernels_ktap(&r);
@@ -215,6 +216,7 @@ fn criu_migrations_in_ktap() {
             m("skipped: criu dump on 5.10: x", true, false),
             m("restore failed: y", false, true),
         ],
+        criu_rseq: vec![("5.10".into(), "CRIU refuses: z".into())],
         seconds: 1.0,
     };
     let k = vdso_lab::report::kernels_ktap(&r);
@@ -233,6 +235,7 @@ fn criu_migrations_in_ktap() {
     assert!(!r.ok());
     let text = vdso_lab::report::kernels_text(&r);
     assert!(text.contains("skipped: criu dump on 5.10: x"), "{text}");
+    assert!(text.contains("    5.10: CRIU refuses: z\n"), "{text}");
 }
 
 /// A dump CRIU refused skips the pair (with CRIU's reason); a dump the harness lost fails it.
