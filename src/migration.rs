@@ -257,18 +257,19 @@ fn run_criu(args: &[&str], log: &Path, proxy: bool) -> Result<(), String> {
     if st.success() {
         return Ok(());
     }
-    // CRIU's error lines without their timestamps, less the socket-diag ones: with the diag modules
-    // absent CRIU logs those while probing and carries on, so they are never the cause.
-    let errors: Vec<String> = std::fs::read_to_string(log)
-        .unwrap_or_default()
+    // CRIU's last error lines, without their timestamps or the closing "Dumping FAILED.": the cause
+    // and what it failed. The first ones are noise here: while probing the kernel (socket diag, tun,
+    // veth, all modules in these kernels) CRIU logs errors and carries on.
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut errors: Vec<String> = text
         .lines()
-        .filter(|l| l.contains("Error (") && !l.contains("Diag module missing"))
-        .take(2)
+        .filter(|l| l.contains("Error (") && !l.contains("FAILED."))
         .map(|l| match l.split_once(") Error") {
             Some((stamp, rest)) if stamp.starts_with('(') => format!("Error{rest}"),
             _ => l.to_string(),
         })
         .collect();
+    errors.drain(..errors.len().saturating_sub(2));
     Err(format!(
         "criu {} failed ({st}): {}",
         args[0],
