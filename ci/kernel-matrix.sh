@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The kernel matrix (README: "The live lab inside real kernels"): the lab booted as /init of Debian's
 # cloud kernels 5.10, 6.1, 6.12 and 7.2 under QEMU (TCG), with the TSC and the HPET clocksource, then
-# each kernel's live vDSO restored and called on every other kernel under strict and the CRIU presets.
+# each kernel's live vDSO restored and called on every other kernel under strict and the CRIU presets;
+# then, when ci/criu.sh has built CRIU 4.2.1 (ci/restore-test.sh runs before this in ci/test.sh), the
+# victim migrated with that real CRIU along 5.10 -> 6.1 -> 6.12 -> 7.2 and back, normally and with the
+# proxy path forced, each restore compared with the criu-4.2 preset's prediction for that pair.
 #
 # Installs qemu-system-x86 with apt when root and missing; builds the static lab (ci/build-static.sh);
 # the kernels are fetched by `vdso-lab kernels` itself (private apt configuration, cached in
@@ -34,11 +37,18 @@ ci/build-static.sh
 lab=target/x86_64-unknown-linux-gnu/release/vdso-lab
 # shellcheck disable=SC2086
 "$lab" kernels --fetch-only $KERNELS --cache target/kernels || did_not_run "the kernels could not be fetched (above)"
+criu=()
+CRIU=${CRIU:-target/criu/4.2.1/criu}
+if [[ -x $CRIU ]] && command -v ldd >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; then
+    criu=(--criu "$CRIU")
+else
+    echo "kernel-matrix: real CRIU across kernels: skipped: no $CRIU (ci/criu.sh builds it), or no ldd/cc"
+fi
 t0=$SECONDS
 set +e
 # shellcheck disable=SC2086
 CI=1 "$lab" kernels $KERNELS --clocksource "$CLOCKSOURCES" --lab "$lab" --cache target/kernels \
-    --html target/kernels/kernels.html
+    --html target/kernels/kernels.html "${criu[@]}"
 rc=$?
 set -e
 echo "kernel-matrix: exit $rc after $((SECONDS - t0)) s"

@@ -7,8 +7,9 @@
 #   ci/test-cflite-build.sh (the ClusterFuzzLite build script in an emulated $SRC/$OUT),
 #   ci/restore-test.sh (real CRIU 4.2.1 and 4.1.1 built from source, restoring `vdso-lab victim` in every
 #   scenario, normal and forced-proxy, against the record ci/criu-expected.tsv; skipped without root),
-#   ci/kernel-matrix.sh (the lab inside Debian's 5.10-7.2 kernels under QEMU, and restores across them;
-#   says plainly when it did not run).
+#   ci/kernel-matrix.sh (the lab inside Debian's 5.10-7.2 kernels under QEMU, and restores across them,
+#   with the victim migrated between them by the CRIU 4.2.1 ci/restore-test.sh built; says plainly when
+#   it or the CRIU part did not run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -11,7 +11,10 @@
 //! the serial console as single-line JSON records behind a marker. Round 2 boots each kernel B again
 //! with the live vDSOs of the other kernels as its dumped images and runs `check --policy P` for
 //! `strict` and every CRIU preset: each restore from A to B is called live and compared with the static
-//! plan's prediction. [`KernelsReport`] gathers both rounds; `report::kernels_text` renders it.
+//! plan's prediction. With `--criu PATH`, rounds 3 and 4 migrate a real process with a real CRIU:
+//! round 3 (sharing round 2's batch) dumps the victim on each kernel, round 4 restores each dump on the
+//! neighbouring kernels and on its own, as a control ([`crate::migration`]). [`KernelsReport`] gathers
+//! every round; `report::kernels_text` renders it.
 //!
 //! Boots run in parallel up to the number of cores (one TCG boot is single-threaded).
 
@@ -95,6 +98,14 @@ pub struct KernelsArgs {
     /// Only fetch and unpack the kernels into the cache, then stop.
     #[arg(long)]
     pub fetch_only: bool,
+    /// Also migrate the victim with this (dynamically linked) criu between neighbouring kernels, in
+    /// the order given and back, and from each kernel to itself (the control): dumped on A, restored
+    /// on B (ci/criu.sh builds target/criu/<ver>/criu).
+    #[arg(long)]
+    pub criu: Option<PathBuf>,
+    /// The restore modes for --criu, comma-separated: normal, proxy (CRIU_FAULT=127).
+    #[arg(long, default_value = "normal,proxy")]
+    pub criu_modes: String,
 }
 
 /// Resolve the arguments and run both rounds, with progress lines on stderr when it is a terminal
@@ -123,9 +134,26 @@ pub fn run_args(a: &KernelsArgs) -> Result<KernelsReport, String> {
         return Ok(KernelsReport {
             boots: Vec::new(),
             pairs: Vec::new(),
+            criu: None,
+            migrations: Vec::new(),
+            criu_rseq: Vec::new(),
             seconds: 0.0,
         });
     }
+    let criu = a
+        .criu
+        .as_deref()
+        .map(|p| crate::migration::Guest::collect(p, &cache))
+        .transpose()?;
+    let criu_modes = a
+        .criu_modes
+        .split(',')
+        .map(|m| match m.trim() {
+            "normal" => Ok(false),
+            "proxy" => Ok(true),
+            x => Err(format!("--criu-modes: unknown mode {x:?} (normal, proxy)")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let cfg = KernelsConfig {
         clocksources: a.clocksource.split(',').map(String::from).collect(),
         smp: a.smp,
@@ -144,6 +172,8 @@ pub fn run_args(a: &KernelsArgs) -> Result<KernelsReport, String> {
         timeout: Duration::from_secs(180),
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         cache,
+        criu,
+        criu_modes,
     };
     let loud =
         std::io::IsTerminal::is_terminal(&std::io::stderr()) || std::env::var_os("CI").is_some();
@@ -191,6 +221,10 @@ pub struct KernelsConfig {
     pub timeout: Duration,
     /// Parallel boots.
     pub jobs: usize,
+    /// Rounds 3 and 4: CRIU in the guests, the victim migrated between neighbouring kernels.
+    pub criu: Option<crate::migration::Guest>,
+    /// Restore modes of round 4 (`true`: proxy forced).
+    pub criu_modes: Vec<bool>,
 }
 
 /// Resolve a KERNEL argument: a known name, a `.deb`, or a kernel image file.
@@ -407,6 +441,8 @@ pub struct Boot {
     /// Round 2: the live vDSOs of other kernels, by label, and the policies to restore them under.
     pub dumped: Vec<(String, Vec<u8>)>,
     pub policies: Vec<String>,
+    /// Rounds 3 (dump) and 4 (restore): CRIU's job in this boot.
+    pub criu: Option<crate::migration::Job>,
 }
 
 /// What one boot produced.
@@ -438,7 +474,12 @@ impl BootResult {
 
 /// Boot one kernel under QEMU with the lab as `/init` and collect its records.
 pub fn boot(b: &Boot, cfg: &KernelsConfig) -> BootResult {
-    let round = if b.policies.is_empty() { 1 } else { 2 };
+    let round = match (&b.criu, b.policies.is_empty()) {
+        (Some(crate::migration::Job::Dump), _) => 3,
+        (Some(crate::migration::Job::Restore(_)), _) => 4,
+        (None, true) => 1,
+        (None, false) => 2,
+    };
     let mut r = BootResult {
         kernel: b.kernel.label.clone(),
         clocksource: b.clocksource.clone(),
@@ -559,7 +600,7 @@ fn write_initramfs(b: &Boot, cfg: &KernelsConfig, round: u8) -> Result<PathBuf, 
     for (name, bytes) in &b.dumped {
         entries.push((format!("dumped/{name}.so"), 0o644, bytes.clone()));
     }
-    let conf = format!(
+    let mut conf = format!(
         "label {}\nclocksource {}\n{}",
         b.kernel.label,
         b.clocksource,
@@ -568,6 +609,11 @@ fn write_initramfs(b: &Boot, cfg: &KernelsConfig, round: u8) -> Result<PathBuf, 
             .map(|p| format!("policy {p}\n"))
             .collect::<String>()
     );
+    if let (Some(job), Some(guest)) = (&b.criu, &cfg.criu) {
+        let (more, lines) = job.entries(guest);
+        entries.extend(more);
+        conf.push_str(&lines);
+    }
     entries.push(("vdso-lab/conf".into(), 0o644, conf.into_bytes()));
     let path = cfg.cache.join(format!(
         "initrd-{}-{}-r{round}.cpio.gz",
@@ -583,6 +629,13 @@ pub struct KernelsReport {
     pub boots: Vec<BootResult>,
     /// Round 2: one row per (dumped on A, restored on B, policy).
     pub pairs: Vec<PairRow>,
+    /// Rounds 3 and 4: the CRIU release (`4.2.1`) and its preset, when `--criu` was given.
+    pub criu: Option<(String, String)>,
+    /// Rounds 3 and 4: one row per (dumped on A, restored on B, mode).
+    pub migrations: Vec<crate::migration::Migration>,
+    /// Round 3: per kernel, whether CRIU dumps a victim with glibc's rseq on (the pairs' victims run
+    /// with it off): `dumps` or `CRIU refuses: ...`.
+    pub criu_rseq: Vec<(String, String)>,
     pub seconds: f64,
 }
 
@@ -614,6 +667,10 @@ impl KernelsReport {
             .pairs
             .iter()
             .all(|p| p.unpredicted.is_empty() && (p.policy != "strict" || p.wrong.is_empty()))
+            && self
+                .migrations
+                .iter()
+                .all(|m| !m.failed && m.preset_wrong() == 0)
     }
 }
 
@@ -654,6 +711,7 @@ pub fn run(
                 clocksource: cs.clone(),
                 dumped: Vec::new(),
                 policies: Vec::new(),
+                criu: None,
             })
         })
         .collect();
@@ -677,6 +735,29 @@ pub fn run(
         }
     }
     let mut pairs = Vec::new();
+    let first_cs = cfg
+        .clocksources
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "tsc".into());
+    let labels: Vec<String> = kernels.iter().map(|k| k.label.clone()).collect();
+    let migrate = crate::migration::pairs_with_controls(&labels);
+    // Round 3 (the dump boots) needs nothing from round 2 and shares its batch.
+    let dump_boots: Vec<Boot> = match &cfg.criu {
+        Some(_) => kernels
+            .iter()
+            .filter(|k| migrate.iter().any(|(a, _)| *a == k.label))
+            .map(|k| Boot {
+                kernel: k.clone(),
+                clocksource: first_cs.clone(),
+                dumped: Vec::new(),
+                policies: Vec::new(),
+                criu: Some(crate::migration::Job::Dump),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut batch = dump_boots;
     if kernels.len() >= 2 && !cfg.policies.is_empty() {
         let round2: Vec<Boot> = kernels
             .iter()
@@ -693,23 +774,93 @@ pub fn run(
                     .cloned()
                     .collect(),
                 policies: cfg.policies.iter().map(|p| p.name.to_string()).collect(),
+                criu: None,
             })
             .collect();
-        let results = parallel(&round2, cfg.jobs, |b| {
+        batch.extend(round2);
+    }
+    let results = parallel(&batch, cfg.jobs, |b| {
+        let r = boot(b, cfg);
+        progress(&r);
+        r
+    });
+    for r in results.iter().filter(|r| r.round == 2) {
+        for p in &cfg.policies {
+            pairs.extend(pair_rows(r, p.name));
+        }
+    }
+    boots.extend(results);
+    let mut migrations = Vec::new();
+    let mut criu_rseq = Vec::new();
+    if let Some(guest) = &cfg.criu {
+        let dumps: Vec<BootResult> = boots.iter().filter(|b| b.round == 3).cloned().collect();
+        criu_rseq = crate::migration::rseq_probes(&dumps);
+        // Round 4: each kernel B restores every victim dumped on a neighbour A.
+        let restore_boots: Vec<Boot> = kernels
+            .iter()
+            .filter_map(|k| {
+                let carried: Vec<crate::migration::Carried> = migrate
+                    .iter()
+                    .filter(|(_, b)| *b == k.label)
+                    .filter_map(|(a, _)| {
+                        let rec = dumps
+                            .iter()
+                            .find(|d| d.kernel == *a)?
+                            .record("criu_dump", None)?;
+                        let (pid, images) = crate::migration::images_of(rec).ok()?;
+                        Some(crate::migration::Carried {
+                            from: a.clone(),
+                            pid,
+                            images,
+                            modes: cfg.criu_modes.clone(),
+                        })
+                    })
+                    .collect();
+                (!carried.is_empty()).then(|| Boot {
+                    kernel: k.clone(),
+                    clocksource: first_cs.clone(),
+                    dumped: Vec::new(),
+                    policies: Vec::new(),
+                    criu: Some(crate::migration::Job::Restore(carried)),
+                })
+            })
+            .collect();
+        let restores = parallel(&restore_boots, cfg.jobs, |b| {
             let r = boot(b, cfg);
             progress(&r);
             r
         });
-        for r in &results {
-            for p in &cfg.policies {
-                pairs.extend(pair_rows(r, p.name));
+        migrations =
+            crate::migration::rows(&migrate, &cfg.criu_modes, &dumps, &restores, &guest.preset);
+        boots.extend(restores);
+        // The images are kept in the cache for `crit` (target/kernels/criu-images/<A>/), not in the
+        // report, where their hex would be most of it.
+        for b in boots.iter_mut().filter(|b| b.round == 3) {
+            for r in b.records.iter_mut().filter(|r| r["kind"] == "criu_dump") {
+                if let Ok((_, images)) = crate::migration::images_of(r) {
+                    let dir = cfg.cache.join("criu-images").join(&b.kernel);
+                    let _ = std::fs::remove_dir_all(&dir);
+                    if std::fs::create_dir_all(&dir).is_ok() {
+                        for (name, bytes) in images {
+                            let _ = std::fs::write(dir.join(name), bytes);
+                        }
+                    }
+                }
+                if let Some(o) = r.as_object_mut() {
+                    o.remove("hex");
+                }
             }
         }
-        boots.extend(results);
     }
     KernelsReport {
         boots,
         pairs,
+        criu: cfg
+            .criu
+            .as_ref()
+            .map(|g| (g.version.clone(), g.preset.clone())),
+        migrations,
+        criu_rseq,
         seconds: t0.elapsed().as_secs_f64(),
     }
 }
@@ -770,7 +921,8 @@ fn pair_rows(b: &BootResult, policy: &str) -> Vec<PairRow> {
     rows
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// Hex text to bytes; `None` on anything else (odd length, a non-hex digit).
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
     (0..s.len())
         .step_by(2)
         .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
@@ -778,7 +930,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// One record on the console: the marker, then single-line JSON.
-fn emit(v: &Value) {
+pub fn emit(v: &Value) {
     println!("{MARK}{v}");
 }
 
@@ -794,6 +946,10 @@ pub fn guest_main() -> ! {
         .lines()
         .filter_map(|l| l.strip_prefix("policy "))
         .collect();
+    let criu_lines: Vec<&str> = conf
+        .lines()
+        .filter_map(|l| l.strip_prefix("criu restore "))
+        .collect();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     emit(&serde_json::json!({"kind": "uname", "release": release.trim()}));
     // The live vDSO and `corpus/real`, read once, as `check` itself reads them.
@@ -802,7 +958,11 @@ pub fn guest_main() -> ! {
         let hex: String = l.bytes.iter().map(|b| format!("{b:02x}")).collect();
         emit(&serde_json::json!({"kind": "vdso", "hex": hex}));
     }
-    if policies.is_empty() {
+    if conf.lines().any(|l| l == "criu dump") {
+        crate::migration::guest_dump();
+    } else if !criu_lines.is_empty() {
+        crate::migration::guest_restore(&criu_lines);
+    } else if policies.is_empty() {
         let r = crate::check::run(
             &host,
             &CheckConfig {

@@ -33,6 +33,7 @@ pub mod inputs;
 pub mod kernels;
 pub mod live;
 pub mod matrix;
+pub mod migration;
 pub mod parsers;
 pub mod report;
 pub mod require;

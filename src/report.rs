@@ -884,13 +884,31 @@ pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
             );
         }
     }
-    for b in r.boots.iter().filter(|b| b.round == 2 && b.error.is_some()) {
+    if let Some((version, preset)) = &r.criu {
+        let _ = write!(s, "{}", migrations_text(&r.migrations, version, preset));
+        if !r.criu_rseq.is_empty() {
+            let _ = writeln!(
+                s,
+                "the victim with glibc's rseq on (the pairs run it off: GLIBC_TUNABLES=glibc.pthread.rseq=0):"
+            );
+            for (k, outcome) in &r.criu_rseq {
+                let _ = writeln!(s, "    {k}: {outcome}");
+            }
+        }
+    }
+    for b in r.boots.iter().filter(|b| b.round >= 2 && b.error.is_some()) {
         let _ = writeln!(
             s,
-            "round 2 on {}: NO RESULT: {}",
+            "round {} on {}: NO RESULT: {}",
+            b.round,
             b.kernel,
             b.error.as_deref().unwrap_or("")
         );
+        if b.round >= 3 {
+            for l in &b.console_tail {
+                let _ = writeln!(s, "    | {l}");
+            }
+        }
     }
     let _ = writeln!(
         s,
@@ -1100,10 +1118,118 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
         }
         h.push_str("</table>\n");
     }
+    if let Some((release, preset)) = &r.criu {
+        let _ = writeln!(
+            h,
+            "<h2>Real CRIU {} across kernels: the victim dumped on A, restored on B, against {}</h2>\n<table><tr><th>A</th><th>B</th><th>mode</th><th>outcome</th><th>wrong on B</th></tr>",
+            e(release),
+            e(preset)
+        );
+        for m in &r.migrations {
+            let c = if m.failed || m.outcome.contains("NOT predicted") {
+                "#d73027"
+            } else if m.skipped {
+                "#d9d9d9"
+            } else if m.wrong.is_empty() {
+                "#91cf60"
+            } else {
+                "#fc8d59"
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"background:{c}\">{}</td><td>{}</td></tr>",
+                e(&m.dumped),
+                e(&m.runtime),
+                e(&m.mode),
+                e(&m.outcome),
+                e(&m.wrong.join(", "))
+            );
+        }
+        h.push_str("</table>\n");
+    }
     h.push_str(
-        "<p>Restore grids: green every call agrees, orange wrong answers the static plan predicted, red wrong answers it did not predict, grey refused.</p>\n</body></html>\n",
+        "<p>Restore grids and CRIU rows: green every call agrees, orange wrong answers the static plan predicted, red wrong answers it did not predict (or the loop failed), grey refused or skipped.</p>\n</body></html>\n",
     );
     h
+}
+
+/// Rounds 3 and 4 of `kernels --criu`: one row per (A, B, mode) with CRIU's times and the outcome
+/// against the preset, then what went wrong and what the preset said of it.
+pub fn migrations_text(
+    rows: &[crate::migration::Migration],
+    version: &str,
+    preset: &str,
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\nreal CRIU {version}: the victim dumped on A, restored on B, compared with {preset}'s plan:\n\
+         {:<10} {:<10} {:<7} {:>5} {:>7} {:>6}  outcome",
+        "A", "B", "mode", "dump", "restore", "verify"
+    );
+    let secs = |x: Option<f64>| x.map_or("-".to_string(), |t| format!("{t:.2}"));
+    for m in rows {
+        let decision = m
+            .model
+            .as_ref()
+            .map_or(String::new(), |c| format!(" (plan: {})", c.decision));
+        let _ = writeln!(
+            s,
+            "{:<10} {:<10} {:<7} {:>5} {:>7} {:>6}  {}{decision}",
+            m.dumped,
+            m.runtime,
+            m.mode,
+            secs(m.dump_secs),
+            secs(m.restore_secs),
+            secs(m.verify_secs),
+            m.outcome
+        );
+        // `name CLOCK: verdict` lines, one per function and verdict with its clocks.
+        let mut wrong: Vec<(String, String, Vec<String>)> = Vec::new();
+        for w in &m.wrong {
+            let (what, verdict) = w.split_once(": ").unwrap_or((w.as_str(), ""));
+            let (name, clock) = what.split_once(' ').unwrap_or((what, ""));
+            match wrong.iter_mut().find(|(n, v, _)| n == name && v == verdict) {
+                Some((_, _, clocks)) => clocks.push(clock.to_string()),
+                None => wrong.push((name.into(), verdict.into(), vec![clock.to_string()])),
+            }
+        }
+        for (name, verdict, clocks) in wrong {
+            let clocks = clocks.join(" ");
+            let clocks = clocks.trim();
+            let at = if clocks.is_empty() {
+                String::new()
+            } else {
+                format!(" [{clocks}]")
+            };
+            let _ = writeln!(s, "    WRONG {name}{at}: {verdict}");
+        }
+        for w in &m.mappings {
+            let _ = writeln!(s, "    {w}");
+        }
+        if let Some(c) = &m.model {
+            for e in c.entries.iter().filter(|e| e.verdict == "preset_wrong") {
+                let _ = writeln!(s, "    PRESET WRONG: {}: {}", e.check, e.why);
+            }
+            let mut stale: Vec<(&str, Vec<&str>)> = Vec::new();
+            for e in c.entries.iter().filter(|e| e.verdict == "stale_agreed") {
+                match stale.iter_mut().find(|(w, _)| *w == e.why) {
+                    Some((_, checks)) => checks.push(&e.check),
+                    None => stale.push((&e.why, vec![&e.check])),
+                }
+            }
+            for (why, checks) in stale {
+                let _ = writeln!(
+                    s,
+                    "    stale but agreed ({}): {}: {why}",
+                    checks.len(),
+                    checks.join(", ")
+                );
+            }
+        }
+    }
+    s
 }
 
 /// `kernels --ktap`: KTAP version 1, the format kernel selftests and their runners read. One test per
@@ -1113,7 +1239,11 @@ pub fn kernels_ktap(r: &crate::kernels::KernelsReport) -> String {
     let clean = |x: &str| x.replace(['#', '\n'], " ");
     let round1: Vec<_> = r.boots.iter().filter(|b| b.round == 1).collect();
     let mut s = String::from("KTAP version 1\n");
-    let _ = writeln!(s, "1..{}", round1.len() + r.pairs.len());
+    let _ = writeln!(
+        s,
+        "1..{}",
+        round1.len() + r.pairs.len() + r.migrations.len()
+    );
     let mut n = 0;
     for b in &round1 {
         n += 1;
@@ -1156,6 +1286,18 @@ pub fn kernels_ktap(r: &crate::kernels::KernelsReport) -> String {
             if bad { "not ok" } else { "ok" },
             clean(&p.outcome)
         );
+    }
+    for m in &r.migrations {
+        n += 1;
+        let name = format!("criu {} to {} {}", m.dumped, m.runtime, m.mode);
+        let line = if m.skipped {
+            format!("ok {n} {name} # SKIP {}", clean(&m.outcome))
+        } else if m.failed || m.preset_wrong() > 0 {
+            format!("not ok {n} {name} # {}", clean(&m.outcome))
+        } else {
+            format!("ok {n} {name} # {}", clean(&m.outcome))
+        };
+        let _ = writeln!(s, "{line}");
     }
     s
 }

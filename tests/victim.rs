@@ -370,3 +370,50 @@ fn drift_over_cycles_is_caught() {
     assert!(!d.ok && d.detail.contains("restore 3: 36 VMAs"), "{d:?}");
     assert!(!victim::drift_check(&[c(32, s), c(32, "[vdso]@+0x0/0x2000")]).ok);
 }
+
+/// Across kernels (`kernels --criu`): a victim dumped on 6.12 and restored on 6.1 is proxied even
+/// without the forced proxy (the images differ), and the preset predicts what CRIU 4.2.1 did there:
+/// `__vdso_clock_getres` and `__vdso_getrandom` stale and wrong (6.1 has no vDSO getrandom for the
+/// stale code to fall back to), the redirected entries right.
+#[test]
+fn the_model_compares_a_restore_onto_another_kernel() {
+    let (Some(dumped), Some(runtime)) = (
+        real("x86_64-vdso64-6.12.117+deb13-amd64.so"),
+        real("x86_64-vdso64-6.1.0-50-amd64.so"),
+    ) else {
+        return;
+    };
+    let layout = |base: u64| {
+        serde_json::json!({"mappings": [
+            {"role": "vvar", "start": base - 0x4000, "end": base},
+            {"role": "vdso", "start": base, "end": base + 0x2000},
+        ]})
+    };
+    let entry = |name: &str, func: &str, clock: Option<i64>, status: &str| {
+        serde_json::json!({"name": name, "func": func, "clock": clock, "status": status,
+            "after": {"verdict": if status == "agrees" { "agrees" } else { "mismatch" },
+                      "expected": 1, "got": 0}})
+    };
+    let r = serde_json::json!({
+        "before": {"layout": layout(0x7fff_f7ff_c000)},
+        "fresh_layout": layout(0x7fff_b7ff_c000),
+        "entries": [
+            entry("__vdso_clock_getres", "clock_getres", Some(1), "broken"),
+            entry("__vdso_getrandom", "getrandom", None, "broken"),
+            entry("__vdso_clock_gettime", "clock_gettime", Some(1), "agrees"),
+            entry("__vdso_time", "time", None, "broken"),
+        ],
+        "libc": [],
+    });
+    let c = model::compare_images(&r, "criu-4.2", false, &dumped, &runtime);
+    assert_eq!(c.decision, "proxy", "{c:?}");
+    let verdicts: Vec<&str> = c.entries.iter().map(|e| e.verdict).collect();
+    assert_eq!(
+        verdicts,
+        ["agree", "agree", "agree", "preset_wrong"],
+        "{c:?}"
+    );
+    // The same image on both sides is what CRIU remaps.
+    let same = model::compare_images(&r, "criu-4.2", false, &dumped, &dumped);
+    assert_eq!(same.decision, "remap", "{same:?}");
+}

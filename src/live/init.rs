@@ -54,3 +54,40 @@ pub fn power_off(code: i32) -> ! {
     }
     std::process::exit(code)
 }
+
+/// Bring the loopback interface up. CRIU's kernel-feature probe connects a TCP socket to 127.0.0.1
+/// (CRIU 4.2.1 criu/kerndat.c:679-760 `kerndat_tcp_repair`) and gives up on "Network is unreachable"
+/// when `lo` is down, as it is in a bare initramfs.
+pub fn loopback_up() -> Result<(), String> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: socket(2) takes integers; the descriptor is owned (and closed) below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: fd is a fresh descriptor nothing else owns.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: ifreq is plain data (a name array and a union of integers); all-zero is valid.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: SIOCGIFFLAGS fills the flags of the ifreq we own.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } != 0 {
+        return Err(format!(
+            "SIOCGIFFLAGS lo: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: the union's flags member is the one SIOCGIFFLAGS just wrote.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: SIOCSIFFLAGS reads the ifreq we own.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } != 0 {
+        return Err(format!(
+            "SIOCSIFFLAGS lo: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}

@@ -131,9 +131,19 @@ pub fn unmodelled(
     Some(blank(policy, force_proxy, what.into()))
 }
 
-/// The plan the preset makes for the victim's restore, from its report.
-pub fn predict(report: &serde_json::Value, policy: &Policy, live: &[u8]) -> Result<Plan, String> {
-    let img = Image::parse(live).map_err(|e| format!("the live vDSO does not parse: {e}"))?;
+/// The plan the preset makes for the victim's restore, from its report: `dumped` is the vDSO the victim
+/// started with, `runtime` the one of the kernel it was restored on (the same bytes when both are this
+/// machine's, as in `restore-test`).
+pub fn predict(
+    report: &serde_json::Value,
+    policy: &Policy,
+    dumped_image: &[u8],
+    runtime_image: &[u8],
+) -> Result<Plan, String> {
+    let img =
+        Image::parse(dumped_image).map_err(|e| format!("the dumped vDSO does not parse: {e}"))?;
+    let rt_img =
+        Image::parse(runtime_image).map_err(|e| format!("the runtime vDSO does not parse: {e}"))?;
     let dumped = layout_of(&report["before"]["layout"]).ok_or("the report has no before.layout")?;
     let mut runtime = layout_of(&report["fresh_layout"]).ok_or("the report has no fresh_layout")?;
     // The runtime vDSO never sits where the dumped one is (CRIU parks it in a free range first,
@@ -159,7 +169,7 @@ pub fn predict(report: &serde_json::Value, policy: &Policy, live: &[u8]) -> Resu
             layout: dumped,
         },
         &Side {
-            image: &img,
+            image: &rt_img,
             layout: runtime,
         },
         policy,
@@ -175,8 +185,26 @@ fn libc_symbol(func: &str) -> Option<String> {
     (!matches!(func, "getrandom" | "getcpu")).then(|| format!("__vdso_{func}"))
 }
 
-/// Compare the preset's prediction with the victim's report.
+/// Compare the preset's prediction with the victim's report, for a restore on the kernel it was
+/// dumped on (this one).
 pub fn compare(report: &serde_json::Value, policy_name: &str, force_proxy: bool) -> Comparison {
+    match crate::live::read() {
+        Ok(Some(l)) => compare_images(report, policy_name, force_proxy, &l.bytes, &l.bytes),
+        Ok(None) => blank(policy_name, force_proxy, "no live vDSO here".into()),
+        Err(e) => blank(policy_name, force_proxy, e.to_string()),
+    }
+}
+
+/// Compare the preset's prediction for restoring `dumped` (the vDSO the victim started with) where
+/// `runtime` is the kernel's vDSO with the victim's report (`vdso-lab kernels --criu`: dumped on one
+/// kernel, restored on another).
+pub fn compare_images(
+    report: &serde_json::Value,
+    policy_name: &str,
+    force_proxy: bool,
+    dumped: &[u8],
+    runtime: &[u8],
+) -> Comparison {
     let Some(base) = by_name(policy_name) else {
         return blank(
             policy_name,
@@ -189,12 +217,7 @@ pub fn compare(report: &serde_json::Value, policy_name: &str, force_proxy: bool)
     } else {
         *base
     };
-    let live = match crate::live::read() {
-        Ok(Some(l)) => l.bytes,
-        Ok(None) => return blank(policy_name, force_proxy, "no live vDSO here".into()),
-        Err(e) => return blank(policy_name, force_proxy, e.to_string()),
-    };
-    let p = match predict(report, &policy, &live) {
+    let p = match predict(report, &policy, dumped, runtime) {
         Ok(p) => p,
         Err(e) => return blank(policy_name, force_proxy, e),
     };
