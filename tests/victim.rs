@@ -417,3 +417,41 @@ fn the_model_compares_a_restore_onto_another_kernel() {
     let same = model::compare_images(&r, "criu-4.2", false, &dumped, &dumped);
     assert_eq!(same.decision, "remap", "{same:?}");
 }
+
+/// CRIU leaves the 7.x futex try-unlock helpers stale (its x86 list does not name them), but their
+/// old code touches no data page: the plan classifies them self-contained, so the model predicts
+/// they keep working, and a victim that saw them agree (7.2 → 7.2 with the proxy forced under QEMU)
+/// agrees with the model instead of being a "stale but agreed" it cannot explain.
+#[test]
+fn self_contained_stale_entries_are_predicted_to_work() {
+    let Some(img) = real("x86_64-vdso64-7.2.13+deb14-amd64.so") else {
+        return;
+    };
+    let layout = |base: u64| {
+        serde_json::json!({"mappings": [
+            {"role": "vvar", "start": base - 0x6000, "end": base - 0x2000},
+            {"role": "vvar_vclock", "start": base - 0x2000, "end": base},
+            {"role": "vdso", "start": base, "end": base + 0x2000},
+        ]})
+    };
+    let entry = |name: &str, func: &str, clock: Option<i64>, status: &str| {
+        serde_json::json!({"name": name, "func": func, "clock": clock, "status": status,
+            "after": {"verdict": if status == "agrees" { "agrees" } else { "mismatch" },
+                      "expected": 1, "got": 0}})
+    };
+    let r = serde_json::json!({
+        "before": {"layout": layout(0x7fff_f7ff_c000)},
+        "fresh_layout": layout(0x7fff_b7ff_c000),
+        "entries": [
+            entry("__vdso_futex_robust_list64_try_unlock", "futex_robust_list64_try_unlock", None, "agrees"),
+            entry("__vdso_futex_robust_list32_try_unlock", "futex_robust_list32_try_unlock", None, "agrees"),
+            entry("__vdso_clock_getres", "clock_getres", Some(1), "broken"),
+        ],
+        "libc": [],
+    });
+    let c = model::compare_images(&r, "criu-4.2", true, &img, &img);
+    assert_eq!(c.decision, "proxy", "{c:?}");
+    let verdicts: Vec<&str> = c.entries.iter().map(|e| e.verdict).collect();
+    assert_eq!(verdicts, ["agree", "agree", "agree"], "{c:?}");
+    assert_eq!(c.stale_agreed, 0, "{c:?}");
+}
