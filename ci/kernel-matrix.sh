@@ -12,7 +12,7 @@
 # and why, and exits 0 — unless VDSO_LAB_REQUIRE names `kernels`, then it fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-KERNELS=${KERNELS:-5.10 6.1 6.12 7.2}
+KERNELS=${KERNELS:-5.10 6.1 6.12 7.2 7.3}
 CLOCKSOURCES=${CLOCKSOURCES:-tsc,hpet}
 
 did_not_run() {

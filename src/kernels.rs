@@ -38,7 +38,8 @@ pub struct KnownKernel {
     pub version: &'static str,
 }
 
-/// The kernels `kernels` fetches by name: one per Debian release, 5.10 to 7.2 (amd64, cloud flavour).
+/// The kernels `kernels` fetches by name: one per Debian release, 5.10 to 7.2, and experimental's 7.3
+/// release candidate (amd64, cloud flavour).
 pub const KNOWN: &[KnownKernel] = &[
     KnownKernel {
         name: "5.10",
@@ -64,12 +65,18 @@ pub const KNOWN: &[KnownKernel] = &[
         package: "linux-binary-unsigned-7.2.13+deb14-cloud-amd64",
         version: "7.2.13-1",
     },
+    KnownKernel {
+        name: "7.3",
+        suite: "experimental",
+        package: "linux-binary-unsigned-7.3-cloud-amd64",
+        version: "7.3~rc7-1~exp1",
+    },
 ];
 
 /// The arguments of `vdso-lab kernels`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KernelsArgs {
-    /// vmlinuz/bzImage files, Debian kernel .debs, or known names (5.10, 6.1, 6.12, 7.2).
+    /// vmlinuz/bzImage files, Debian kernel .debs, or known names (5.10, 6.1, 6.12, 7.2, 7.3).
     #[arg(required = true)]
     pub kernels: Vec<String>,
     /// Clocksources, comma-separated (tsc: userspace clock reads; hpet: the syscall fallback).
@@ -305,13 +312,18 @@ fn fetch_known(k: &KnownKernel, cache: &Path) -> Result<PathBuf, String> {
         std::fs::create_dir_all(apt.join(d)).map_err(|e| format!("{}: {e}", apt.display()))?;
     }
     let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
-    let sources: String = ["bullseye", "bookworm", "trixie", "sid"]
+    let mut suites: Vec<&str> = KNOWN.iter().map(|k| k.suite).collect();
+    suites.dedup();
+    let sources: String = suites
         .iter()
         .map(|s| {
             format!("deb [arch=amd64 signed-by={keyring}] http://deb.debian.org/debian {s} main\n")
         })
         .collect();
-    std::fs::write(apt.join("sources.list"), sources).map_err(|e| e.to_string())?;
+    // A cache made when fewer suites were known is refreshed, not trusted.
+    let list = apt.join("sources.list");
+    let changed = std::fs::read_to_string(&list).ok().as_deref() != Some(sources.as_str());
+    std::fs::write(&list, sources).map_err(|e| e.to_string())?;
     let a = apt.display();
     let conf = format!(
         "Dir::State \"{a}\";\nDir::State::Lists \"{a}/lists\";\nDir::State::status \"/dev/null\";\n\
@@ -339,10 +351,11 @@ fn fetch_known(k: &KnownKernel, cache: &Path) -> Result<PathBuf, String> {
             ))
         }
     };
-    if !apt
-        .join("lists")
-        .read_dir()
-        .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.path().is_file())))
+    if changed
+        || !apt
+            .join("lists")
+            .read_dir()
+            .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.path().is_file())))
     {
         eprintln!("kernels: apt-get update (private configuration in {a})");
         // Some suites may be missing on a mirror; what arrived is still usable.
@@ -886,7 +899,10 @@ fn pair_rows(b: &BootResult, policy: &str) -> Vec<PairRow> {
             stale_but_agreed: Vec::new(),
         };
         if let Some(why) = src["refused"].as_str() {
-            row.outcome = format!("refused ({})", why.rsplit(": ").next().unwrap_or(why));
+            let reason = why
+                .split_once("the plan was refused (")
+                .map_or(why, |(_, r)| r.strip_suffix(')').unwrap_or(r));
+            row.outcome = format!("refused ({reason})");
             rows.push(row);
             continue;
         }

@@ -421,3 +421,44 @@ fn futex_try_unlock_stand_ins_are_judged_by_the_model() {
         Verdict::Mismatch { expected, got: 0 } if expected == 0x8000_2a5a
     ));
 }
+
+/// A refused restore says which entry points it is refused for: the 7.2 image exports what this
+/// kernel's vDSO may lack; each distinct reason is given once, with the names it applies to.
+#[test]
+fn a_refusal_names_the_missing_entry_points() {
+    let Some(mut lab) = lab() else { return };
+    if lab.arch != Some(vdso_lab::arch::Arch::X86_64) {
+        vdso_lab::require::skip("live", "the image below is an x86-64 one");
+        return;
+    }
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus/real/x86_64-vdso64-7.2.13+deb14-amd64.so");
+    let bytes = std::fs::read(&p).unwrap();
+    let own = vdso_lab::live::read().unwrap().unwrap();
+    let live = vdso_lab::image::Image::parse(&own.bytes).unwrap();
+    let dumped = vdso_lab::image::Image::parse(&bytes).unwrap();
+    // In the dumped image's order, as the plan lists them.
+    let missing: Vec<&str> = dumped
+        .functions()
+        .map(|s| s.name)
+        .filter(|n| !live.functions().any(|s| s.name == *n))
+        .collect();
+    match lab.add_dumped("7.2", &bytes) {
+        Ok(_) => assert!(
+            missing.is_empty(),
+            "restored although {missing:?} are missing"
+        ),
+        Err(e) => {
+            let e = e.to_string();
+            assert!(!missing.is_empty(), "{e}");
+            assert!(
+                e.contains(&format!(
+                    "{}: the runtime image does not export it",
+                    missing.join(", ")
+                )),
+                "{e}"
+            );
+            assert_eq!(e.matches("does not export").count(), 1, "{e}");
+        }
+    }
+}

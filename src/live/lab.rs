@@ -475,7 +475,22 @@ impl Lab {
             policy,
         );
         if p.decision == Decision::Refused {
-            let why: Vec<String> = p.findings.iter().map(|f| f.detail.clone()).collect();
+            // One reason per distinct detail, with the entry points it names.
+            let mut why: Vec<(&str, Vec<&str>)> = Vec::new();
+            for f in &p.findings {
+                let name = f.symbol.as_ref().map(|k| k.name.as_str());
+                match why.iter_mut().find(|(d, _)| *d == f.detail) {
+                    Some((_, names)) => names.extend(name),
+                    None => why.push((&f.detail, name.into_iter().collect())),
+                }
+            }
+            let why: Vec<String> = why
+                .iter()
+                .map(|(d, names)| match names.is_empty() {
+                    true => d.to_string(),
+                    false => format!("{}: {d}", names.join(", ")),
+                })
+                .collect();
             return Err(LabError::Plan(format!(
                 "{what}: the plan was refused ({})",
                 why.join("; ")
