@@ -37,6 +37,8 @@ suites=(bullseye bookworm bookworm-backports trixie trixie-backports sid experim
 # debian-security: tried, but its per-architecture indices fail apt's size and hash checks here
 # ("Mirror sync in progress?") or are missing (404), so apt drops them and nothing is selected from
 # them; listed so that a run on a consistent mirror picks up the security ABIs.
+# debian-ports (sparc64, hppa, m68k, ppc64, alpha, ...) is not asked: the registry this runs against
+# answers HTTP 400 for it, and its keyring is not installed.
 security=(bullseye-security bookworm-security trixie-security)
 # shellcheck source=ci/private-apt.sh
 . ci/private-apt.sh
