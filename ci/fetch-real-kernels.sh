@@ -14,6 +14,8 @@
 #   686-pae, armmp-lpae, 5kc/4kc-malta, loongson-3, octeon, mips64r6el, ...) the package of the newest
 #   ABI the suite lists and the archive serves; older ABIs a suite still lists (e.g. bookworm's 6.1.0-47 beside 6.1.0-50)
 #   are superseded builds of the same series and the same configuration, so they are left out.
+#   With SUITE:ARCH arguments only those combinations are selected and corpus/real/ is rebuilt from
+#   them alone (for trying one combination; run without arguments to rebuild the committed corpus).
 #   JOBS=N extracts N packages at a time (default 2).
 #
 # Which images are kept: every image of a selected package, except one whose bytes equal an image
