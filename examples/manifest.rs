@@ -1,7 +1,8 @@
 //! Write the MANIFEST.tsv of a folder of extracted vDSO images (used by `ci/fetch-real-kernels.sh`):
 //! file, sha256, arch, class, endianness, kernel release, source package and version, and the exported
 //! functions with their versions. The source package comes from `sources.tsv` in the same folder
-//! (`<image path>\t<.deb file name>`, written by the fetch script).
+//! (`<image>\t<.deb file name>\t<suite>\t<same_as>` under a header row, written by the fetch script;
+//! rows of left-out duplicates, whose `same_as` names the kept file, are skipped).
 //!
 //! `cargo run --release --example manifest -- corpus/real > corpus/real/MANIFEST.tsv`
 
@@ -18,7 +19,12 @@ fn main() {
         .unwrap_or_default()
         .lines()
         .filter_map(|l| {
-            let (img, deb) = l.split_once('\t')?;
+            let mut cols = l.split('\t');
+            let (img, deb) = (cols.next()?, cols.next()?);
+            // A duplicate's row names the kept image in `same_as`; the kept image's own row wins.
+            if cols.nth(1).is_some_and(|same_as| !same_as.is_empty()) {
+                return None;
+            }
             let name = Path::new(img).file_name()?.to_string_lossy().into_owned();
             Some((name, deb.trim_end_matches(".deb").to_string()))
         })
