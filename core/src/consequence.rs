@@ -58,6 +58,10 @@ pub fn classify(arch: Arch, bytes: &[u8], offset: u64, size: u64) -> Consequence
         Arch::Riscv64 => track(bytes, own, u64::MAX, false, true, &|at, r| {
             riscv(bytes, at, r)
         }),
+        // Release 6 re-encodes the PC-relative and branch instructions the tracker reads (ADDIUPC,
+        // AUIPC, compact branches in the old ADDI/BLEZL opcodes; MD00087 rev. 6.06, appendix A):
+        // read as release 2, a data-page reader can look harmless. Not read.
+        Arch::Mips64 | Arch::MipsN32 | Arch::Mips if mips_release6(bytes) => Consequence::Unknown,
         Arch::Mips64 | Arch::MipsN32 | Arch::Mips => {
             let big = big_endian(bytes);
             let mask = if arch == Arch::Mips64 {
@@ -641,6 +645,22 @@ fn sign_extend(v: u64, bits: u32) -> i64 {
 /// Whether an image's bytes say big-endian (`EI_DATA` = `ELFDATA2MSB`).
 fn big_endian(bytes: &[u8]) -> bool {
     bytes.get(5) == Some(&2)
+}
+
+/// A MIPS image built for release 6: `EF_MIPS_ARCH` (e_flags bits 31..28) is `EF_MIPS_ARCH_32R6`
+/// (9) or `EF_MIPS_ARCH_64R6` (10) (the MIPS psABI; Debian's mips64r6el kernels).
+pub fn mips_release6(bytes: &[u8]) -> bool {
+    let at = if bytes.get(4) == Some(&2) { 0x30 } else { 0x24 };
+    let Some(f) = bytes.get(at..at + 4) else {
+        return false;
+    };
+    let f = [f[0], f[1], f[2], f[3]];
+    let flags = if big_endian(bytes) {
+        u32::from_be_bytes(f)
+    } else {
+        u32::from_le_bytes(f)
+    };
+    matches!(flags >> 28, 9 | 10)
 }
 
 /// RISC-V (RV64GC): `auipc` makes PC-relative addresses; the compressed (16-bit) forms matter only
