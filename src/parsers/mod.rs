@@ -19,8 +19,9 @@ use serde::Serialize;
 use std::time::Duration;
 
 /// Time limit of one contained subject call. Real images take microseconds; a subject that loops is cut
-/// off here. 2 s leaves room for a loaded CI machine.
-pub const LIMIT: Duration = Duration::from_secs(2);
+/// off here. 5 s leaves room for a loaded CI machine (one unexplained difference from the record was
+/// seen once at 2 s under a load of ~10); only the two chain-cycle regressions ever reach it.
+pub const LIMIT: Duration = Duration::from_secs(5);
 
 /// The kinds of subject, by how they are asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
