@@ -794,7 +794,7 @@ pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
     };
     let _ = writeln!(
         s,
-        "{:<10} {:<6} {:>5}  {:<34} {:<5} {:<28} {:<6} {:<6} check",
+        "{:<10} {:<6} {:>5}  {:<40} {:<5} {:<28} {:<6} {:<6} check",
         "kernel", "clock", "secs", "layout", "exps", "clock path", "paths", "timens"
     );
     for b in r.boots.iter().filter(|b| b.round == 1) {
@@ -838,7 +838,7 @@ pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
         let source = source.split(':').next().unwrap_or("");
         let _ = writeln!(
             s,
-            "{:<10} {:<6} {:>5.1}  {:<34} {:<5} {:<28} {:<6} {:<6} {}",
+            "{:<10} {:<6} {:>5.1}  {:<40} {:<5} {:<28} {:<6} {:<6} {}",
             b.kernel,
             b.clocksource,
             b.seconds,
