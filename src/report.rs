@@ -774,24 +774,27 @@ pub fn replay_vacuous(
         .collect()
 }
 
+/// The verdict and detail of the row `what` of a `check --json` report (empty when absent).
+fn check_row(c: &serde_json::Value, what: &str) -> (String, String) {
+    c["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["what"] == what)
+        .map(|x| {
+            (
+                x["verdict"].as_str().unwrap_or("").to_string(),
+                x["detail"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// `kernels`' text form: one row per boot (round 1), then the cross-kernel restores (round 2).
 pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let detail = |c: &serde_json::Value, what: &str| -> (String, String) {
-        c["checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|x| x["what"] == what)
-            .map(|x| {
-                (
-                    x["verdict"].as_str().unwrap_or("").to_string(),
-                    x["detail"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .unwrap_or_default()
-    };
+    let detail = check_row;
     let _ = writeln!(
         s,
         "{:<10} {:<6} {:>5}  {:<40} {:<5} {:<28} {:<6} {:<6} check",
@@ -1004,20 +1007,7 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
                 );
                 continue;
             };
-            let row = |what: &str| {
-                c["checks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|x| x["what"] == what)
-                    .map(|x| {
-                        (
-                            x["verdict"].as_str().unwrap_or("").to_string(),
-                            x["detail"].as_str().unwrap_or("").to_string(),
-                        )
-                    })
-                    .unwrap_or_default()
-            };
+            let row = |what: &str| check_row(c, what);
             let live = row("live vDSO").1;
             let exports = live
                 .split(", ")

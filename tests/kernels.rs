@@ -50,40 +50,33 @@ fn initramfs_is_a_newc_archive_gnu_cpio_reads() {
 /// `not ok`; refusals are skips.
 #[test]
 fn ktap_output_follows_the_verdicts() {
-    use vdso_lab::kernels::{BootResult, KernelsReport, PairRow};
+    use vdso_lab::kernels::KernelsReport;
     let check = serde_json::json!({"kind": "check", "report": {"ok": false, "checks": [
         {"what": "live vDSO", "verdict": "ok", "detail": "x"},
         {"what": "getrandom", "verdict": "skipped", "detail": "random generator not seeded"},
         {"what": "call paths", "verdict": "FAIL", "detail": "direct time: ZERO"},
     ]}});
-    let boot = |kernel: &str, records: Vec<serde_json::Value>, error: Option<&str>| BootResult {
-        kernel: kernel.into(),
-        clocksource: "tsc".into(),
-        round: 1,
-        seconds: 1.0,
-        records,
-        release: None,
-        error: error.map(String::from),
-        console_tail: Vec::new(),
-    };
-    let pair = |policy: &str, outcome: &str, wrong: &[&str], unpredicted: &[&str]| PairRow {
-        dumped: "6.1".into(),
-        runtime: "7.2".into(),
-        policy: policy.into(),
-        outcome: outcome.into(),
-        wrong: wrong.iter().map(|s| s.to_string()).collect(),
-        unpredicted: unpredicted.iter().map(|s| s.to_string()).collect(),
-        stale_but_agreed: Vec::new(),
-    };
     let r = KernelsReport {
         boots: vec![
-            boot("7.2", vec![check], None),
-            boot("6.1", vec![], Some("timed out")),
+            boot("7.2", 1, vec![check], None),
+            boot("6.1", 1, vec![], Some("timed out")),
         ],
         pairs: vec![
-            pair("criu-4.1", "1 wrong, as predicted", &["clock_getres"], &[]),
-            pair("criu-4.1", "1 wrong, 1 NOT predicted", &["time"], &["time"]),
-            pair("criu-3.19", "refused (vvar_vclock)", &[], &[]),
+            pair(
+                "7.2",
+                "criu-4.1",
+                "1 wrong, as predicted",
+                &["clock_getres"],
+                &[],
+            ),
+            pair(
+                "7.2",
+                "criu-4.1",
+                "1 wrong, 1 NOT predicted",
+                &["time"],
+                &["time"],
+            ),
+            pair("7.2", "criu-3.19", "refused (vvar_vclock)", &[], &[]),
         ],
         criu: None,
         migrations: Vec::new(),
@@ -252,32 +245,23 @@ fn criu_migrations_in_ktap() {
 /// A dump CRIU refused skips the pair (with CRIU's reason); a dump the harness lost fails it.
 #[test]
 fn criu_dump_refused_skips_harness_failure_fails() {
-    use vdso_lab::kernels::BootResult;
-    let dump = |kernel: &str, records: Vec<serde_json::Value>, error: Option<&str>| BootResult {
-        kernel: kernel.into(),
-        clocksource: "tsc".into(),
-        round: 3,
-        seconds: 1.0,
-        records,
-        release: None,
-        error: error.map(String::from),
-        console_tail: Vec::new(),
-    };
     let dumps = vec![
-        dump(
+        boot(
             "5.10",
+            3,
             vec![serde_json::json!({"kind": "criu_dump",
                 "error": "criu dump failed (exit status: 1): has rseq but kernel lacks get_rseq_conf feature"})],
             None,
         ),
-        dump(
+        boot(
             "6.1",
+            3,
             vec![
                 serde_json::json!({"kind": "criu_dump", "error": "the victim did not announce itself"}),
             ],
             None,
         ),
-        dump("6.12", vec![], Some("timed out after 180 s")),
+        boot("6.12", 3, vec![], Some("timed out after 180 s")),
     ];
     let pairs: Vec<(String, String)> = [
         ("5.10", "6.1"),
@@ -309,7 +293,7 @@ fn criu_dump_refused_skips_harness_failure_fails() {
 /// restore grid per policy whose cells say whether wrong answers were predicted. Text is escaped.
 #[test]
 fn html_view_colours_every_verdict() {
-    use vdso_lab::kernels::{BootResult, KernelsReport, PairRow};
+    use vdso_lab::kernels::KernelsReport;
     let check = serde_json::json!({"kind": "check", "report": {"ok": false, "checks": [
         {"what": "live vDSO", "verdict": "ok", "detail": "x86_64, 13 entry points"},
         {"what": "special mappings", "verdict": "ok", "detail": "[vvar] <4 pages> [vdso]"},
@@ -319,33 +303,26 @@ fn html_view_colours_every_verdict() {
         {"path": "direct", "func": "clock_gettime", "timens": false, "verdict": {"verdict": "agrees", "worst": 80}},
         {"path": {"remapped": 1}, "func": "time", "timens": true, "verdict": {"verdict": "agrees", "worst": 3}},
     ]}});
-    let boot = |kernel: &str, records: Vec<serde_json::Value>, error: Option<&str>| BootResult {
-        kernel: kernel.into(),
-        clocksource: "tsc".into(),
-        round: 1,
-        seconds: 1.0,
-        records,
-        release: None,
-        error: error.map(String::from),
-        console_tail: Vec::new(),
-    };
-    let pair = |runtime: &str, outcome: &str, wrong: &[&str], unpredicted: &[&str]| PairRow {
-        dumped: "6.1".into(),
-        runtime: runtime.into(),
-        policy: "criu-4.1".into(),
-        outcome: outcome.into(),
-        wrong: wrong.iter().map(|s| s.to_string()).collect(),
-        unpredicted: unpredicted.iter().map(|s| s.to_string()).collect(),
-        stale_but_agreed: Vec::new(),
-    };
     let r = KernelsReport {
         boots: vec![
-            boot("7.2", vec![check], None),
-            boot("6.1", vec![], Some("timed out <60 s>")),
+            boot("7.2", 1, vec![check], None),
+            boot("6.1", 1, vec![], Some("timed out <60 s>")),
         ],
         pairs: vec![
-            pair("7.2", "1 wrong, as predicted", &["clock_getres"], &[]),
-            pair("6.12", "1 wrong, 1 NOT predicted", &["time"], &["time"]),
+            pair(
+                "7.2",
+                "criu-4.1",
+                "1 wrong, as predicted",
+                &["clock_getres"],
+                &[],
+            ),
+            pair(
+                "6.12",
+                "criu-4.1",
+                "1 wrong, 1 NOT predicted",
+                &["time"],
+                &["time"],
+            ),
         ],
         criu: None,
         migrations: Vec::new(),
@@ -375,4 +352,42 @@ fn html_view_colours_every_verdict() {
     );
     assert_eq!(h.matches("<h2>").count(), 3, "{h}");
     assert!(h.contains("<b>FAILED</b>"), "{h}");
+}
+
+/// A boot of `kernel` (tsc) in `round` with these records, or the error that left it without.
+fn boot(
+    kernel: &str,
+    round: u8,
+    records: Vec<serde_json::Value>,
+    error: Option<&str>,
+) -> vdso_lab::kernels::BootResult {
+    vdso_lab::kernels::BootResult {
+        kernel: kernel.into(),
+        clocksource: "tsc".into(),
+        round,
+        seconds: 1.0,
+        records,
+        release: None,
+        error: error.map(String::from),
+        console_tail: Vec::new(),
+    }
+}
+
+/// A live restore of 6.1's vDSO onto `runtime` under `policy`.
+fn pair(
+    runtime: &str,
+    policy: &str,
+    outcome: &str,
+    wrong: &[&str],
+    unpredicted: &[&str],
+) -> vdso_lab::kernels::PairRow {
+    vdso_lab::kernels::PairRow {
+        dumped: "6.1".into(),
+        runtime: runtime.into(),
+        policy: policy.into(),
+        outcome: outcome.into(),
+        wrong: wrong.iter().map(|s| s.to_string()).collect(),
+        unpredicted: unpredicted.iter().map(|s| s.to_string()).collect(),
+        stale_but_agreed: Vec::new(),
+    }
 }

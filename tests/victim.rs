@@ -389,11 +389,6 @@ fn the_model_compares_a_restore_onto_another_kernel() {
             {"role": "vdso", "start": base, "end": base + 0x2000},
         ]})
     };
-    let entry = |name: &str, func: &str, clock: Option<i64>, status: &str| {
-        serde_json::json!({"name": name, "func": func, "clock": clock, "status": status,
-            "after": {"verdict": if status == "agrees" { "agrees" } else { "mismatch" },
-                      "expected": 1, "got": 0}})
-    };
     let r = serde_json::json!({
         "before": {"layout": layout(0x7fff_f7ff_c000)},
         "fresh_layout": layout(0x7fff_b7ff_c000),
@@ -434,11 +429,6 @@ fn self_contained_stale_entries_are_predicted_to_work() {
             {"role": "vdso", "start": base, "end": base + 0x2000},
         ]})
     };
-    let entry = |name: &str, func: &str, clock: Option<i64>, status: &str| {
-        serde_json::json!({"name": name, "func": func, "clock": clock, "status": status,
-            "after": {"verdict": if status == "agrees" { "agrees" } else { "mismatch" },
-                      "expected": 1, "got": 0}})
-    };
     let r = serde_json::json!({
         "before": {"layout": layout(0x7fff_f7ff_c000)},
         "fresh_layout": layout(0x7fff_b7ff_c000),
@@ -454,4 +444,11 @@ fn self_contained_stale_entries_are_predicted_to_work() {
     let verdicts: Vec<&str> = c.entries.iter().map(|e| e.verdict).collect();
     assert_eq!(verdicts, ["agree", "agree", "agree"], "{c:?}");
     assert_eq!(c.stale_agreed, 0, "{c:?}");
+}
+
+/// One entry of a victim's JSON report as the model reads it: `agrees`, or `broken` with a mismatch.
+fn entry(name: &str, func: &str, clock: Option<i64>, status: &str) -> serde_json::Value {
+    serde_json::json!({"name": name, "func": func, "clock": clock, "status": status,
+        "after": {"verdict": if status == "agrees" { "agrees" } else { "mismatch" },
+                  "expected": 1, "got": 0}})
 }

@@ -909,22 +909,7 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
             target,
         });
     }
-    patches.sort_by_key(|p| p.offset);
-    for w in patches.windows(2) {
-        if w[0].offset + w[0].bytes.len() as u64 > w[1].offset {
-            findings.push(finding(
-                FindingKind::OverlappingPatches,
-                Severity::Error,
-                w[1].symbols.first().cloned(),
-                format!(
-                    "the trampoline for {} at {:#x} runs into the one at {:#x}",
-                    join_keys(&w[0].symbols, "/"),
-                    w[0].offset,
-                    w[1].offset
-                ),
-            ));
-        }
-    }
+    findings.extend(overlapping_patches(&mut patches, "trampoline"));
     Plan {
         arch: Some(arch),
         policy: policy.name,
@@ -1122,26 +1107,7 @@ fn proxy_shared_stub(
             }
         }
     }
-    patches.sort_by_key(|p| p.offset);
-    for w in patches.windows(2) {
-        if w[0].offset + w[0].bytes.len() as u64 > w[1].offset {
-            findings.push(finding(
-                FindingKind::OverlappingPatches,
-                Severity::Error,
-                w[1].symbols.first().cloned(),
-                format!(
-                    "the patch for {} at {:#x} runs into the one at {:#x}",
-                    if w[0].symbols.is_empty() {
-                        "the lookup stub".to_string()
-                    } else {
-                        join_keys(&w[0].symbols, "/")
-                    },
-                    w[0].offset,
-                    w[1].offset
-                ),
-            ));
-        }
-    }
+    findings.extend(overlapping_patches(&mut patches, "patch"));
     Plan {
         arch: Some(arch),
         policy: policy.name,
@@ -1600,6 +1566,33 @@ impl<'a> World<'a> {
         }
         (Destination::Nowhere { address: at }, hops)
     }
+}
+
+/// Sort `patches` by offset and name every one that runs into the next (`what`: how the finding calls
+/// a patch; one naming no symbol is a restorer's shared lookup stub).
+fn overlapping_patches(patches: &mut [Patch], what: &str) -> Vec<Finding> {
+    patches.sort_by_key(|p| p.offset);
+    patches
+        .windows(2)
+        .filter(|w| w[0].offset + w[0].bytes.len() as u64 > w[1].offset)
+        .map(|w| {
+            finding(
+                FindingKind::OverlappingPatches,
+                Severity::Error,
+                w[1].symbols.first().cloned(),
+                format!(
+                    "the {what} for {} at {:#x} runs into the one at {:#x}",
+                    if w[0].symbols.is_empty() {
+                        "the lookup stub".to_string()
+                    } else {
+                        join_keys(&w[0].symbols, "/")
+                    },
+                    w[0].offset,
+                    w[1].offset
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Write the patches into `bytes` (the dumped image); patches outside the buffer are skipped (the
