@@ -497,7 +497,7 @@ fn add_preset_images(
                             x.kind == FindingKind::StaleEntry
                                 && x.symbol
                                     .as_ref()
-                                    .is_some_and(|k| f.symbols().contains(&k.name.as_str()))
+                                    .is_some_and(|k| Func::of_entry(&k.name) == Some(*f))
                         })
                     })
                     .collect();

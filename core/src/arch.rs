@@ -33,6 +33,9 @@ use crate::image::Image;
 use goblin::elf::header as eh;
 use std::fmt;
 
+mod facts;
+pub use facts::{Facts, Func, TABLE};
+
 /// CRIU's shared-stub trampolines (riscv64 from v4.1, ppc64le): one lookup stub copied into the
 /// dumped image, and per listed entry a short call into it. Facts from CRIU 4.2.1; the bytes are
 /// this lab's encoding of what CRIU's source says it writes.
@@ -362,35 +365,14 @@ impl Arch {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::I386 => "i386",
-            Arch::X32 => "x32",
-            Arch::Aarch64 => "aarch64",
-            Arch::Arm => "arm",
-            Arch::Ppc64 => "ppc64",
-            Arch::Ppc => "ppc",
-            Arch::S390x => "s390x",
-            Arch::S390 => "s390",
-            Arch::Riscv64 => "riscv64",
-            Arch::Mips64 => "mips64",
-            Arch::Mips => "mips",
-            Arch::MipsN32 => "mips-n32",
-            Arch::Loongarch64 => "loongarch64",
-        }
+        self.facts().name
     }
 
     /// Largest address of the process's address space (32-bit code cannot jump above 4 GiB).
     pub fn max_address(self) -> u64 {
-        match self {
-            Arch::I386
-            | Arch::X32
-            | Arch::Arm
-            | Arch::Ppc
-            | Arch::S390
-            | Arch::Mips
-            | Arch::MipsN32 => u64::from(u32::MAX),
-            _ => u64::MAX,
+        match self.facts().class {
+            crate::image::Class::Elf32 => u64::from(u32::MAX),
+            crate::image::Class::Elf64 => u64::MAX,
         }
     }
 

@@ -238,7 +238,7 @@ impl<'i, 'a> Side<'i, 'a> {
     /// ([`Image::page_size`]), the `[vdso]` starts at `base`.
     pub fn preset(image: &'i Image<'a>, base: u64) -> Side<'i, 'a> {
         let version = image.linux_version().map_or((6, 1), |(a, b, _)| (a, b));
-        let x86 = matches!(Arch::of(image), Some(Arch::X86_64 | Arch::I386 | Arch::X32));
+        let x86 = Arch::of(image).is_some_and(Arch::is_x86);
         let page = image.page_size();
         let pages = (image.bytes().len() as u64).div_ceil(page);
         Side {

@@ -66,78 +66,8 @@ impl CallPath {
     }
 }
 
-/// A vDSO function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Func {
-    ClockGettime,
-    Gettimeofday,
-    Time,
-    ClockGetres,
-    Getcpu,
-    /// `getrandom` with the vDSO's opaque state (Linux 6.11+).
-    Getrandom,
-    /// `__vdso_futex_robust_list64_try_unlock` (Linux 7.x, x86): unlock a robust futex the caller
-    /// owns and clear its 64-bit pending-op slot, in user memory only.
-    #[serde(rename = "futex_robust_list64_try_unlock")]
-    FutexUnlock64,
-    /// `__vdso_futex_robust_list32_try_unlock`: the same with a 32-bit pending-op slot.
-    #[serde(rename = "futex_robust_list32_try_unlock")]
-    FutexUnlock32,
-}
-
-impl Func {
-    pub const ALL: [Func; 8] = [
-        Func::ClockGettime,
-        Func::Gettimeofday,
-        Func::Time,
-        Func::ClockGetres,
-        Func::Getcpu,
-        Func::Getrandom,
-        Func::FutexUnlock64,
-        Func::FutexUnlock32,
-    ];
-    pub fn name(self) -> &'static str {
-        match self {
-            Func::ClockGettime => "clock_gettime",
-            Func::Gettimeofday => "gettimeofday",
-            Func::Time => "time",
-            Func::ClockGetres => "clock_getres",
-            Func::Getcpu => "getcpu",
-            Func::Getrandom => "getrandom",
-            Func::FutexUnlock64 => "futex_robust_list64_try_unlock",
-            Func::FutexUnlock32 => "futex_robust_list32_try_unlock",
-        }
-    }
-    /// The symbol names the function is exported as (x86 and the generic vDSO, then arm64/ppc/s390).
-    pub fn symbols(self) -> [&'static str; 2] {
-        match self {
-            Func::ClockGettime => ["__vdso_clock_gettime", "__kernel_clock_gettime"],
-            Func::Gettimeofday => ["__vdso_gettimeofday", "__kernel_gettimeofday"],
-            Func::Time => ["__vdso_time", "__kernel_time"],
-            Func::ClockGetres => ["__vdso_clock_getres", "__kernel_clock_getres"],
-            Func::Getcpu => ["__vdso_getcpu", "__kernel_getcpu"],
-            Func::Getrandom => ["__vdso_getrandom", "__kernel_getrandom"],
-            Func::FutexUnlock64 => [
-                "__vdso_futex_robust_list64_try_unlock",
-                "__kernel_futex_robust_list64_try_unlock",
-            ],
-            Func::FutexUnlock32 => [
-                "__vdso_futex_robust_list32_try_unlock",
-                "__kernel_futex_robust_list32_try_unlock",
-            ],
-        }
-    }
-    fn takes_clock(self) -> bool {
-        matches!(self, Func::ClockGettime | Func::ClockGetres)
-    }
-    /// Whether the C library offers the function (the `libc` path); the futex try-unlock entries
-    /// have no wrapper, and no syscall either: their `syscall` path runs the model
-    /// ([`crate::verify::futex_model`]) on the same memory.
-    pub fn in_libc(self) -> bool {
-        !matches!(self, Func::FutexUnlock64 | Func::FutexUnlock32)
-    }
-}
+/// A vDSO function the lab calls: its names and which exports implement it are in the fact table.
+pub use crate::arch::Func;
 
 /// Clock ids tried; the ones `clock_getres` accepts are used (CLOCK_REALTIME .. CLOCK_TAI).
 const CLOCK_IDS: [i32; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
@@ -368,11 +298,10 @@ impl Lab {
     pub fn with(live: LiveVdso, cfg: LabConfig) -> Result<Lab, LabError> {
         let (arch, entries, others) = {
             let img = Image::parse(&live.bytes).map_err(LabError::Parse)?;
-            let known: Vec<&str> = Func::ALL.iter().flat_map(|f| f.symbols()).collect();
             // Exported functions no experiment calls (aliases of called ones excluded).
             let called: Vec<Option<u64>> = img
                 .functions()
-                .filter(|s| known.contains(&s.name))
+                .filter(|s| Func::of_entry(s.name).is_some())
                 .map(|s| s.offset)
                 .collect();
             let others: Vec<(String, String)> = img
@@ -996,10 +925,9 @@ fn judge_raw(f: Func, recs: &[Rec], clock_resolution: Nanos) -> Verdict {
 fn entries_of(img: &Image) -> [Option<u64>; Func::ALL.len()] {
     let mut entries = [None; Func::ALL.len()];
     for (k, f) in Func::ALL.iter().enumerate() {
-        entries[k] = f
-            .symbols()
-            .iter()
-            .find_map(|n| img.functions().find(|s| s.name == *n))
+        entries[k] = img
+            .functions()
+            .find(|s| Func::of_entry(s.name) == Some(*f))
             .and_then(|s| s.offset);
     }
     entries

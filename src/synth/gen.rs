@@ -58,7 +58,7 @@ impl Spec {
         versions.clear();
         for _ in 0..u.int_in_range(0..=3)? {
             let v = if versions.is_empty() {
-                arch.version
+                arch.facts().version
             } else {
                 *u.choose(VERSIONS)?
             };
@@ -75,7 +75,7 @@ impl Spec {
             let name: Name = match u.int_in_range(0..=5)? {
                 0 => ident(u)?.into(),
                 1 => Name::Borrowed(u.choose(all)?),
-                _ => Name::Borrowed(u.choose(arch.exports)?),
+                _ => Name::Borrowed(u.choose(arch.facts().exports)?),
             };
             if versions.iter().any(|v| crate::image::same_name(v, &name))
                 || symbols
@@ -105,11 +105,11 @@ impl Spec {
                 binding: *u.choose(&[Binding::Global, Binding::Weak])?,
             });
         }
-        let base = if arch.class == Class::Elf64 && u.ratio(1, 8)? {
+        let base = if arch.facts().class == Class::Elf64 && u.ratio(1, 8)? {
             // Where old x86-64 kernels linked their vDSO.
             0xffff_ffff_ff70_0000
         } else if u.ratio(1, 4)? {
-            let pages = match arch.class {
+            let pages = match arch.facts().class {
                 Class::Elf32 => u.int_in_range(0..=0xb_0000u64)?,
                 Class::Elf64 => u.int_in_range(0..=0xf_ffff_ffffu64)?,
             };
@@ -125,10 +125,10 @@ impl Spec {
         } else {
             self.quirks.build_id = None;
         }
-        self.class = arch.class;
+        self.class = arch.facts().class;
         self.endian = arch.endian;
-        self.machine = arch.machine;
-        self.soname = Name::Borrowed(arch.soname);
+        self.machine = arch.facts().machine;
+        self.soname = Name::Borrowed(arch.facts().soname);
         self.hash = hash;
         self.text_size = text_size;
         self.base = base;

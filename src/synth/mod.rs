@@ -407,8 +407,8 @@ mod tests {
     fn spec(symbols: Vec<SymSpec>) -> Spec {
         let x86 = pools::arch("x86_64").expect("x86_64 is in the pool");
         let mut s = Spec::blank();
-        (s.class, s.endian, s.machine) = (x86.class, x86.endian, x86.machine);
-        s.soname = x86.soname.into();
+        (s.class, s.endian, s.machine) = (x86.facts().class, x86.endian, x86.facts().machine);
+        s.soname = x86.facts().soname.into();
         s.versions = vec!["LINUX_2.6".into(), "LINUX_2.6.39".into()];
         s.symbols = symbols;
         s.text_size = 256;

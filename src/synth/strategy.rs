@@ -36,7 +36,7 @@ fn binding() -> impl Strategy<Value = Binding> {
 /// A symbol name: mostly real vDSO entry points, sometimes an arbitrary C identifier.
 fn name(arch: &'static Platform) -> impl Strategy<Value = String> {
     prop_oneof![
-        4 => select(arch.exports).prop_map(str::to_string),
+        4 => select(arch.facts().exports).prop_map(str::to_string),
         1 => select(pools::all_names()).prop_map(str::to_string),
         1 => "[a-z_][a-z0-9_]{0,30}",
     ]
@@ -83,8 +83,8 @@ pub fn for_arch(arch: &'static Platform) -> impl Strategy<Value = Spec> {
     let versions = subsequence(VERSIONS, 0..=3).prop_map(move |mut v| {
         // The architecture's own version first, as the kernel's linker scripts define it.
         if !v.is_empty() {
-            v.retain(|x| *x != arch.version);
-            v.insert(0, arch.version);
+            v.retain(|x| *x != arch.facts().version);
+            v.insert(0, arch.facts().version);
         }
         v.into_iter().map(str::to_string).collect::<Vec<_>>()
     });
@@ -97,7 +97,7 @@ pub fn for_arch(arch: &'static Platform) -> impl Strategy<Value = Spec> {
             (any::<u32>(), any::<u32>(), kind(), binding(), any::<u8>()),
             0..24,
         ),
-        base(arch.class),
+        base(arch.facts().class),
         quirks(),
     )
         .prop_map(move |(hash, versions, text_size, syms, base, quirks)| {
@@ -123,10 +123,10 @@ pub fn for_arch(arch: &'static Platform) -> impl Strategy<Value = Spec> {
                 })
                 .collect();
             Spec {
-                class: arch.class,
+                class: arch.facts().class,
                 endian: arch.endian,
-                machine: arch.machine,
-                soname: arch.soname.into(),
+                machine: arch.facts().machine,
+                soname: arch.facts().soname.into(),
                 hash,
                 versions: versions.into_iter().map(Name::from).collect(),
                 symbols,
@@ -177,10 +177,10 @@ pub fn x86_64_linux_6_18() -> impl Strategy<Value = Spec> {
             }
             let x86 = pools::arch("x86_64").unwrap_or(&ARCHES[0]);
             Spec {
-                class: x86.class,
+                class: x86.facts().class,
                 endian: x86.endian,
-                machine: x86.machine,
-                soname: x86.soname.into(),
+                machine: x86.facts().machine,
+                soname: x86.facts().soname.into(),
                 hash: HashStyle::Both,
                 versions: vec!["LINUX_2.6".into()],
                 symbols,

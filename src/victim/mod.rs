@@ -303,19 +303,6 @@ struct Cached {
     func: Option<Func>,
 }
 
-/// The function an exported vDSO symbol implements (`__vdso_time`, `time`, `__kernel_time` → time).
-pub fn func_of(name: &str) -> Option<Func> {
-    let bare = name
-        .strip_prefix("__vdso_")
-        .or_else(|| name.strip_prefix("__kernel_"))
-        .unwrap_or(name);
-    Func::ALL.into_iter().find(|f| f.name() == bare)
-}
-
-fn takes_clock(f: Func) -> bool {
-    matches!(f, Func::ClockGettime | Func::ClockGetres)
-}
-
 /// Resolve every exported function of the live vDSO like a libc: base + offset, once.
 fn resolve_live() -> Result<(u64, Vec<Cached>), String> {
     let live = crate::live::read()
@@ -331,7 +318,7 @@ fn resolve_live() -> Result<(u64, Vec<Cached>), String> {
                 version: s.version.map(str::to_string),
                 offset: s.offset?,
                 address: live.base + s.offset?,
-                func: func_of(s.name),
+                func: Func::of_symbol(s.name),
             })
         })
         .collect();
@@ -341,7 +328,7 @@ fn resolve_live() -> Result<(u64, Vec<Cached>), String> {
 /// One verdict per (check, clock), in a fixed order, for one pass.
 fn run_checks(cached: &[Cached], clocks: &[(i32, Nanos)]) -> (Vec<Verdict>, Vec<Verdict>) {
     let per_clock = |f: Func, mut call: Box<dyn FnMut(Option<i32>, Nanos) -> Verdict + '_>| {
-        if takes_clock(f) {
+        if f.takes_clock() {
             clocks.iter().map(|&(c, r)| call(Some(c), r)).collect()
         } else {
             vec![call(None, 1)]
@@ -376,7 +363,7 @@ fn pair_checks(
 ) -> (Vec<EntryCheck>, Vec<EntryCheck>) {
     let clock_list = |f: Option<Func>| -> Vec<Option<i32>> {
         match f {
-            Some(f) if takes_clock(f) => clocks.iter().map(|&(c, _)| Some(c)).collect(),
+            Some(f) if f.takes_clock() => clocks.iter().map(|&(c, _)| Some(c)).collect(),
             _ => vec![None],
         }
     };
