@@ -428,3 +428,90 @@ fn live_vdso_parses_and_exports_time_functions() {
     #[cfg(not(target_arch = "x86_64"))]
     vdso_lab::require::skip("live", "export name check is x86_64 only");
 }
+
+/// The per-architecture fact table (`arch::TABLE`) against every real image: each image's machine,
+/// class, soname, version node and page size agree with its architecture's row, and a row's exports
+/// (with the ones the generators do not draw yet) are exactly the functions the architecture's real
+/// images export between them.
+#[test]
+fn real_images_agree_with_the_arch_table() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use vdso_lab::arch::{Arch, TABLE};
+    let Some(imgs) = images() else { return };
+    let mut bad = Vec::new();
+    let mut seen: BTreeMap<Arch, (usize, BTreeSet<String>)> = BTreeMap::new();
+    for (path, bytes) in &imgs {
+        let f = file_name(path);
+        let img = Image::parse(bytes).unwrap();
+        let Some(arch) = Arch::of(&img) else {
+            bad.push(format!("{f}: no architecture (machine {})", img.machine));
+            continue;
+        };
+        let row = arch.facts();
+        if row.machine != img.machine || row.class != img.class {
+            bad.push(format!(
+                "{f}: machine {} class {:?}, row {} {:?}",
+                img.machine, img.class, row.machine, row.class
+            ));
+        }
+        if !img
+            .soname
+            .is_some_and(|s| s == row.soname || row.other_sonames.contains(&s))
+        {
+            bad.push(format!("{f}: soname {:?}, row {}", img.soname, row.soname));
+        }
+        if !img
+            .versions
+            .iter()
+            .any(|v| v.flags & VER_FLG_BASE == 0 && v.name == row.version)
+        {
+            let names: Vec<&str> = img.versions.iter().map(|v| v.name).collect();
+            bad.push(format!(
+                "{f}: versions {names:?} lack the row's {}",
+                row.version
+            ));
+        }
+        if !row.page_sizes.contains(&img.page_size()) {
+            bad.push(format!(
+                "{f}: page size {:#x} not among {:?}",
+                img.page_size(),
+                row.page_sizes
+            ));
+        }
+        let e = seen.entry(arch).or_default();
+        e.0 += 1;
+        e.1.extend(img.functions().map(|s| s.name.to_string()));
+    }
+    for row in &TABLE {
+        let Some((n, names)) = seen.get(&row.arch) else {
+            println!("{}: no real image; row unchecked", row.name);
+            continue;
+        };
+        let listed: BTreeSet<String> = row
+            .exports
+            .iter()
+            .chain(row.unsynthesized)
+            .map(|e| e.to_string())
+            .collect();
+        let invented: Vec<&String> = listed.difference(names).collect();
+        let missing: Vec<&String> = names.difference(&listed).collect();
+        println!(
+            "{}: {n} images export {} distinct function names",
+            row.name,
+            names.len()
+        );
+        if !invented.is_empty() {
+            bad.push(format!(
+                "{}: the row lists {invented:?}, which no real image of it exports",
+                row.name
+            ));
+        }
+        if !missing.is_empty() {
+            bad.push(format!(
+                "{}: real images export {missing:?}, which the row lacks",
+                row.name
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
