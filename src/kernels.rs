@@ -733,20 +733,7 @@ pub fn run(
         progress(&r);
         r
     });
-    // The live vDSO of each kernel, from its first successful boot.
-    let mut live: Vec<(String, Vec<u8>)> = Vec::new();
-    for b in &boots {
-        if live.iter().any(|(n, _)| *n == b.kernel) {
-            continue;
-        }
-        if let Some(bytes) = b
-            .record("vdso", None)
-            .and_then(|v| v["hex"].as_str())
-            .and_then(unhex)
-        {
-            live.push((b.kernel.clone(), bytes));
-        }
-    }
+    let live = live_images(&boots);
     let mut pairs = Vec::new();
     let first_cs = cfg
         .clocksources
@@ -776,11 +763,7 @@ pub fn run(
             .iter()
             .map(|k| Boot {
                 kernel: k.clone(),
-                clocksource: cfg
-                    .clocksources
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "tsc".into()),
+                clocksource: first_cs.clone(),
                 dumped: live
                     .iter()
                     .filter(|(n, _)| *n != k.label)
@@ -808,36 +791,7 @@ pub fn run(
     if let Some(guest) = &cfg.criu {
         let dumps: Vec<BootResult> = boots.iter().filter(|b| b.round == 3).cloned().collect();
         criu_rseq = crate::migration::rseq_probes(&dumps);
-        // Round 4: each kernel B restores every victim dumped on a neighbour A.
-        let restore_boots: Vec<Boot> = kernels
-            .iter()
-            .filter_map(|k| {
-                let carried: Vec<crate::migration::Carried> = migrate
-                    .iter()
-                    .filter(|(_, b)| *b == k.label)
-                    .filter_map(|(a, _)| {
-                        let rec = dumps
-                            .iter()
-                            .find(|d| d.kernel == *a)?
-                            .record("criu_dump", None)?;
-                        let (pid, images) = crate::migration::images_of(rec).ok()?;
-                        Some(crate::migration::Carried {
-                            from: a.clone(),
-                            pid,
-                            images,
-                            modes: cfg.criu_modes.clone(),
-                        })
-                    })
-                    .collect();
-                (!carried.is_empty()).then(|| Boot {
-                    kernel: k.clone(),
-                    clocksource: first_cs.clone(),
-                    dumped: Vec::new(),
-                    policies: Vec::new(),
-                    criu: Some(crate::migration::Job::Restore(carried)),
-                })
-            })
-            .collect();
+        let restore_boots = restore_boots(kernels, &migrate, &dumps, cfg, &first_cs);
         let restores = parallel(&restore_boots, cfg.jobs, |b| {
             let r = boot(b, cfg);
             progress(&r);
@@ -846,24 +800,7 @@ pub fn run(
         migrations =
             crate::migration::rows(&migrate, &cfg.criu_modes, &dumps, &restores, &guest.preset);
         boots.extend(restores);
-        // The images are kept in the cache for `crit` (target/kernels/criu-images/<A>/), not in the
-        // report, where their hex would be most of it.
-        for b in boots.iter_mut().filter(|b| b.round == 3) {
-            for r in b.records.iter_mut().filter(|r| r["kind"] == "criu_dump") {
-                if let Ok((_, images)) = crate::migration::images_of(r) {
-                    let dir = cfg.cache.join("criu-images").join(&b.kernel);
-                    let _ = std::fs::remove_dir_all(&dir);
-                    if std::fs::create_dir_all(&dir).is_ok() {
-                        for (name, bytes) in images {
-                            let _ = std::fs::write(dir.join(name), bytes);
-                        }
-                    }
-                }
-                if let Some(o) = r.as_object_mut() {
-                    o.remove("hex");
-                }
-            }
-        }
+        keep_criu_images(&mut boots, &cfg.cache);
     }
     KernelsReport {
         boots,
@@ -875,6 +812,84 @@ pub fn run(
         migrations,
         criu_rseq,
         seconds: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// The live vDSO of each kernel, from its first successful boot.
+fn live_images(boots: &[BootResult]) -> Vec<(String, Vec<u8>)> {
+    let mut live: Vec<(String, Vec<u8>)> = Vec::new();
+    for b in boots {
+        if live.iter().any(|(n, _)| *n == b.kernel) {
+            continue;
+        }
+        if let Some(bytes) = b
+            .record("vdso", None)
+            .and_then(|v| v["hex"].as_str())
+            .and_then(unhex)
+        {
+            live.push((b.kernel.clone(), bytes));
+        }
+    }
+    live
+}
+
+/// Round 4: each kernel B restores every victim dumped on a neighbour A (`migrate`'s pairs).
+fn restore_boots(
+    kernels: &[Kernel],
+    migrate: &[(String, String)],
+    dumps: &[BootResult],
+    cfg: &KernelsConfig,
+    clocksource: &str,
+) -> Vec<Boot> {
+    kernels
+        .iter()
+        .filter_map(|k| {
+            let carried: Vec<crate::migration::Carried> = migrate
+                .iter()
+                .filter(|(_, b)| *b == k.label)
+                .filter_map(|(a, _)| {
+                    let rec = dumps
+                        .iter()
+                        .find(|d| d.kernel == *a)?
+                        .record("criu_dump", None)?;
+                    let (pid, images) = crate::migration::images_of(rec).ok()?;
+                    Some(crate::migration::Carried {
+                        from: a.clone(),
+                        pid,
+                        images,
+                        modes: cfg.criu_modes.clone(),
+                    })
+                })
+                .collect();
+            (!carried.is_empty()).then(|| Boot {
+                kernel: k.clone(),
+                clocksource: clocksource.to_string(),
+                dumped: Vec::new(),
+                policies: Vec::new(),
+                criu: Some(crate::migration::Job::Restore(carried)),
+            })
+        })
+        .collect()
+}
+
+/// The CRIU images of the dump boots go to the cache for `crit` (`<cache>/criu-images/<A>/`), not
+/// into the report, where their hex would be most of it.
+fn keep_criu_images(boots: &mut [BootResult], cache: &Path) {
+    for b in boots.iter_mut().filter(|b| b.round == 3) {
+        for r in b.records.iter_mut().filter(|r| r["kind"] == "criu_dump") {
+            if let Ok((_, images)) = crate::migration::images_of(r) {
+                let dir = cache.join("criu-images").join(&b.kernel);
+                let _ = std::fs::remove_dir_all(&dir);
+                if std::fs::create_dir_all(&dir).is_ok() {
+                    for (name, bytes) in images {
+                        let _ = std::fs::write(dir.join(name), bytes);
+                    }
+                }
+            }
+            if let Some(o) = r.as_object_mut() {
+                o.remove("hex");
+            }
+        }
     }
 }
 

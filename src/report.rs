@@ -928,22 +928,6 @@ pub fn kernels_text(r: &crate::kernels::KernelsReport) -> String {
 /// cells again for the runs inside a time namespace. Round 2: per policy, a grid of dumped-on-A ×
 /// restored-on-B with each pair's outcome.
 pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
-    use serde_json::Value;
-    let e = |x: &str| xml_escape(x);
-    let colour = |v: &str| match v {
-        "agrees" | "ok" => "#91cf60",
-        "not_exercised" | "skipped" | "note" => "#d9d9d9",
-        _ => "#d73027",
-    };
-    let path_name = |p: &Value| match p {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => o
-            .iter()
-            .next()
-            .map(|(k, v)| format!("{k}#{v}"))
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
     let round1: Vec<_> = r.boots.iter().filter(|b| b.round == 1).collect();
     // Every (timens, path, function) any boot ran, in first-seen order: the grid's columns.
     let mut columns: Vec<(bool, String, String)> = Vec::new();
@@ -954,7 +938,7 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
         for p in c["report"]["paths"].as_array().into_iter().flatten() {
             let col = (
                 p["timens"] == true,
-                path_name(&p["path"]),
+                html_path_name(&p["path"]),
                 p["func"].as_str().unwrap_or("").to_string(),
             );
             if !columns.contains(&col) {
@@ -976,6 +960,44 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
         r.seconds,
         if r.ok() { "ok" } else { "FAILED" }
     );
+    html_path_grids(&mut h, &round1, &columns);
+    html_restore_grids(&mut h, r);
+    html_criu_rows(&mut h, r);
+    h.push_str(
+        "<p>Restore grids and CRIU rows: green every call agrees, orange wrong answers the static plan predicted, red wrong answers it did not predict (or the loop failed), grey refused or skipped.</p>\n</body></html>\n",
+    );
+    h
+}
+
+fn html_colour(v: &str) -> &'static str {
+    match v {
+        "agrees" | "ok" => "#91cf60",
+        "not_exercised" | "skipped" | "note" => "#d9d9d9",
+        _ => "#d73027",
+    }
+}
+
+fn html_path_name(p: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match p {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .iter()
+            .next()
+            .map(|(k, v)| format!("{k}#{v}"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The call-path grids of [`kernels_html`]: one row per round-1 boot, one cell per (path, function)
+/// column, plain and in a time namespace.
+fn html_path_grids(
+    h: &mut String,
+    round1: &[&crate::kernels::BootResult],
+    columns: &[(bool, String, String)],
+) {
+    let e = |x: &str| xml_escape(x);
     for timens in [false, true] {
         let cols: Vec<_> = columns.iter().filter(|c| c.0 == timens).collect();
         let _ = writeln!(
@@ -991,7 +1013,7 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
             let _ = write!(h, "<th class=\"v\">{} {}</th>", e(&c.1), e(&c.2));
         }
         h.push_str("</tr>\n");
-        for b in &round1 {
+        for b in round1 {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td>",
@@ -1021,15 +1043,15 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
                 e(&row("special mappings").1),
                 e(exports),
                 e(&row("clock source").1),
-                colour(&tv),
+                html_colour(&tv),
                 e(&td),
                 e(&tv),
-                colour(if check == "ok" { "ok" } else { "FAIL" }),
+                html_colour(if check == "ok" { "ok" } else { "FAIL" }),
             );
             for col in &cols {
                 let cell = c["paths"].as_array().into_iter().flatten().find(|p| {
                     p["timens"] == timens
-                        && path_name(&p["path"]) == col.1
+                        && html_path_name(&p["path"]) == col.1
                         && p["func"].as_str() == Some(col.2.as_str())
                 });
                 match cell {
@@ -1043,7 +1065,7 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
                         let _ = write!(
                             h,
                             "<td class=\"c\" style=\"background:{}\" title=\"{} {}: {}{}\"></td>",
-                            colour(v),
+                            html_colour(v),
                             e(&col.1),
                             e(&col.2),
                             e(&p["verdict"].to_string()),
@@ -1061,6 +1083,11 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
         }
         h.push_str("</table>\n");
     }
+}
+
+/// The restore grids of [`kernels_html`]: per policy, dumped on A (rows), called on B (columns).
+fn html_restore_grids(h: &mut String, r: &crate::kernels::KernelsReport) {
+    let e = |x: &str| xml_escape(x);
     let mut policies: Vec<&str> = r.pairs.iter().map(|p| p.policy.as_str()).collect();
     policies.dedup();
     let mut kernels: Vec<&str> = Vec::new();
@@ -1108,6 +1135,11 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
         }
         h.push_str("</table>\n");
     }
+}
+
+/// The real-CRIU migration rows of [`kernels_html`].
+fn html_criu_rows(h: &mut String, r: &crate::kernels::KernelsReport) {
+    let e = |x: &str| xml_escape(x);
     if let Some((release, preset)) = &r.criu {
         let _ = writeln!(
             h,
@@ -1137,10 +1169,6 @@ pub fn kernels_html(r: &crate::kernels::KernelsReport) -> String {
         }
         h.push_str("</table>\n");
     }
-    h.push_str(
-        "<p>Restore grids and CRIU rows: green every call agrees, orange wrong answers the static plan predicted, red wrong answers it did not predict (or the loop failed), grey refused or skipped.</p>\n</body></html>\n",
-    );
-    h
 }
 
 /// Rounds 3 and 4 of `kernels --criu`: one row per (A, B, mode) with CRIU's times and the outcome

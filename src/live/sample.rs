@@ -309,179 +309,226 @@ pub(super) fn ts_now(clock: i32) -> libc::timespec {
 ///
 /// `entry` must be the function's address on `job.path` (ignored for the syscall and libc paths).
 unsafe fn sample(job: &Job, entry: u64) -> Rec {
-    let mut r: Rec = [0; 9];
-    match job.func {
-        Func::ClockGettime => {
-            let b = ts_now(job.clock);
-            let mut v = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            let ret = match job.path {
-                CallPath::Syscall => {
-                    // SAFETY: raw syscall into our timespec.
-                    unsafe { libc::syscall(libc::SYS_clock_gettime, job.clock, &mut v) as i32 }
-                }
-                // SAFETY: libc's wrapper into our timespec.
-                CallPath::Libc => unsafe { libc::clock_gettime(job.clock, &mut v) },
-                _ => {
-                    // SAFETY: `entry` is clock_gettime's entry point on this path.
-                    let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(job.clock, &mut v)
-                }
-            };
-            let a = ts_now(job.clock);
-            r = [
-                b.tv_sec, b.tv_nsec, v.tv_sec, v.tv_nsec, a.tv_sec, a.tv_nsec, ret as i64, 0, 0,
-            ];
-        }
-        Func::Gettimeofday => {
-            let gtod = |tv: &mut libc::timeval| {
-                // SAFETY: raw syscall into our timeval.
-                unsafe { libc::syscall(libc::SYS_gettimeofday, tv as *mut libc::timeval, 0usize) };
-            };
-            let zero = libc::timeval {
-                tv_sec: 0,
-                tv_usec: 0,
-            };
-            let (mut b, mut v, mut a) = (zero, zero, zero);
-            gtod(&mut b);
-            let ret = match job.path {
-                CallPath::Syscall => {
-                    // SAFETY: raw syscall into our timeval.
-                    unsafe { libc::syscall(libc::SYS_gettimeofday, &mut v, 0usize) as i32 }
-                }
-                // SAFETY: libc's wrapper into our timeval.
-                CallPath::Libc => unsafe { libc::gettimeofday(&mut v, std::ptr::null_mut()) },
-                _ => {
-                    // SAFETY: `entry` is gettimeofday's entry point on this path.
-                    let f: GtodFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(&mut v, std::ptr::null_mut())
-                }
-            };
-            gtod(&mut a);
-            r = [
-                b.tv_sec,
-                b.tv_usec.wrapping_mul(1000),
-                v.tv_sec,
-                v.tv_usec.wrapping_mul(1000),
-                a.tv_sec,
-                a.tv_usec.wrapping_mul(1000),
-                ret as i64,
-                0,
-                0,
-            ];
-        }
-        Func::Time => {
-            // time() reads the coarse realtime seconds (the timekeeper's xtime_sec, which the vDSO data
-            // page mirrors), not CLOCK_REALTIME truncated: bracketed by CLOCK_REALTIME_COARSE syscalls it
-            // must agree exactly, with no second of slack. The syscall path is SYS_time itself.
-            let now = || ts_now(libc::CLOCK_REALTIME_COARSE).tv_sec;
-            let b = now();
-            let v = match job.path {
-                // SAFETY: the raw time syscall with a null argument.
-                CallPath::Syscall => unsafe {
-                    libc::syscall(libc::SYS_time, std::ptr::null_mut::<libc::time_t>())
-                },
-                // SAFETY: libc's time with a null argument.
-                CallPath::Libc => unsafe { libc::time(std::ptr::null_mut()) },
-                _ => {
-                    // SAFETY: `entry` is time's entry point on this path.
-                    let f: TimeFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(std::ptr::null_mut())
-                }
-            };
-            let a = now();
-            r = [b, 0, v, 0, a, 0, 0, 0, 0];
-        }
-        Func::ClockGetres => {
-            let mut want = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: raw syscall into our timespec.
-            unsafe { libc::syscall(libc::SYS_clock_getres, job.clock, &mut want) };
-            let mut v = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            let ret = match job.path {
-                CallPath::Syscall => {
-                    // SAFETY: raw syscall into our timespec.
-                    unsafe { libc::syscall(libc::SYS_clock_getres, job.clock, &mut v) as i32 }
-                }
-                // SAFETY: libc's wrapper into our timespec.
-                CallPath::Libc => unsafe { libc::clock_getres(job.clock, &mut v) },
-                _ => {
-                    // SAFETY: `entry` is clock_getres's entry point on this path.
-                    let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(job.clock, &mut v)
-                }
-            };
-            // Wrapping: a broken path may return garbage, and the child must not panic.
-            let ns =
-                |t: &libc::timespec| t.tv_sec.wrapping_mul(1_000_000_000).wrapping_add(t.tv_nsec);
-            r[6] = ret as i64;
-            r[7] = ns(&want);
-            r[8] = ns(&v);
-        }
-        // SAFETY: forwarded contract.
-        Func::Getrandom => return unsafe { sample_getrandom(job, entry) },
-        Func::FutexUnlock64 | Func::FutexUnlock32 => {
-            // Each case on fresh memory of ours: the lock word and the pending-op slot.
-            let wide = job.func == Func::FutexUnlock64;
-            for (k, &lock0) in crate::verify::FUTEX_CASES.iter().enumerate() {
-                let mut lock = lock0;
-                let mut pending = crate::verify::FUTEX_PENDING;
-                let tid = crate::verify::FUTEX_TID;
-                let ret = if job.path == CallPath::Syscall {
-                    // No syscall does this: the reference is the model, on the same memory.
-                    let m = crate::verify::futex_model(wide, lock, tid, pending);
-                    (lock, pending) = (m.lock, m.pending);
-                    m.ret
-                } else {
-                    // SAFETY: `entry` is the try-unlock entry point on this path; it reads and
-                    // writes only `lock` (4 bytes) and `pending` (8 bytes, or 4), both ours.
-                    let f: FutexFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(
-                        &mut lock,
-                        tid,
-                        &mut pending as *mut u64 as *mut libc::c_void,
-                    )
-                };
-                r[3 * k] = i64::from(ret);
-                r[3 * k + 1] = i64::from(lock);
-                r[3 * k + 2] = pending as i64;
-            }
-        }
-        Func::Getcpu => {
-            let (mut wc, mut wn) = (0u32, 0u32);
-            // SAFETY: raw getcpu syscall into our variables.
-            unsafe { libc::syscall(libc::SYS_getcpu, &mut wc, &mut wn, 0usize) };
-            let (mut c, mut n) = (0u32, 0u32);
-            let ret = match job.path {
-                CallPath::Syscall => {
-                    // SAFETY: as above.
-                    unsafe { libc::syscall(libc::SYS_getcpu, &mut c, &mut n, 0usize) as i32 }
-                }
-                CallPath::Libc => {
-                    // SAFETY: libc's sched_getcpu takes no pointers.
-                    let cpu = unsafe { libc::sched_getcpu() };
-                    c = cpu as u32;
-                    n = wn;
-                    i32::from(cpu < 0)
-                }
-                _ => {
-                    // SAFETY: `entry` is getcpu's entry point on this path.
-                    let f: GetcpuFn = unsafe { std::mem::transmute(entry as usize) };
-                    f(&mut c, &mut n, std::ptr::null_mut())
-                }
-            };
-            r[6] = ret as i64;
-            r[7] = (i64::from(wc) << 32) | i64::from(wn);
-            r[8] = (i64::from(c) << 32) | i64::from(n);
+    // SAFETY: the caller's contract, forwarded to the function's sampler.
+    unsafe {
+        match job.func {
+            Func::ClockGettime => sample_clock_gettime(job, entry),
+            Func::Gettimeofday => sample_gettimeofday(job, entry),
+            Func::Time => sample_time(job, entry),
+            Func::ClockGetres => sample_clock_getres(job, entry),
+            Func::Getrandom => sample_getrandom(job, entry),
+            Func::FutexUnlock64 | Func::FutexUnlock32 => sample_futex(job, entry),
+            Func::Getcpu => sample_getcpu(job, entry),
         }
     }
+}
+
+/// [`sample`] of ClockGettime.
+///
+/// # Safety
+///
+/// As [`sample`].
+unsafe fn sample_clock_gettime(job: &Job, entry: u64) -> Rec {
+    let b = ts_now(job.clock);
+    let mut v = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let ret = match job.path {
+        CallPath::Syscall => {
+            // SAFETY: raw syscall into our timespec.
+            unsafe { libc::syscall(libc::SYS_clock_gettime, job.clock, &mut v) as i32 }
+        }
+        // SAFETY: libc's wrapper into our timespec.
+        CallPath::Libc => unsafe { libc::clock_gettime(job.clock, &mut v) },
+        _ => {
+            // SAFETY: `entry` is clock_gettime's entry point on this path.
+            let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
+            f(job.clock, &mut v)
+        }
+    };
+    let a = ts_now(job.clock);
+    [
+        b.tv_sec, b.tv_nsec, v.tv_sec, v.tv_nsec, a.tv_sec, a.tv_nsec, ret as i64, 0, 0,
+    ]
+}
+
+/// [`sample`] of Gettimeofday.
+///
+/// # Safety
+///
+/// As [`sample`].
+unsafe fn sample_gettimeofday(job: &Job, entry: u64) -> Rec {
+    let gtod = |tv: &mut libc::timeval| {
+        // SAFETY: raw syscall into our timeval.
+        unsafe { libc::syscall(libc::SYS_gettimeofday, tv as *mut libc::timeval, 0usize) };
+    };
+    let zero = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let (mut b, mut v, mut a) = (zero, zero, zero);
+    gtod(&mut b);
+    let ret = match job.path {
+        CallPath::Syscall => {
+            // SAFETY: raw syscall into our timeval.
+            unsafe { libc::syscall(libc::SYS_gettimeofday, &mut v, 0usize) as i32 }
+        }
+        // SAFETY: libc's wrapper into our timeval.
+        CallPath::Libc => unsafe { libc::gettimeofday(&mut v, std::ptr::null_mut()) },
+        _ => {
+            // SAFETY: `entry` is gettimeofday's entry point on this path.
+            let f: GtodFn = unsafe { std::mem::transmute(entry as usize) };
+            f(&mut v, std::ptr::null_mut())
+        }
+    };
+    gtod(&mut a);
+    [
+        b.tv_sec,
+        b.tv_usec.wrapping_mul(1000),
+        v.tv_sec,
+        v.tv_usec.wrapping_mul(1000),
+        a.tv_sec,
+        a.tv_usec.wrapping_mul(1000),
+        ret as i64,
+        0,
+        0,
+    ]
+}
+
+/// [`sample`] of Time.
+///
+/// # Safety
+///
+/// As [`sample`].
+unsafe fn sample_time(job: &Job, entry: u64) -> Rec {
+    // time() reads the coarse realtime seconds (the timekeeper's xtime_sec, which the vDSO data
+    // page mirrors), not CLOCK_REALTIME truncated: bracketed by CLOCK_REALTIME_COARSE syscalls it
+    // must agree exactly, with no second of slack. The syscall path is SYS_time itself.
+    let now = || ts_now(libc::CLOCK_REALTIME_COARSE).tv_sec;
+    let b = now();
+    let v = match job.path {
+        // SAFETY: the raw time syscall with a null argument.
+        CallPath::Syscall => unsafe {
+            libc::syscall(libc::SYS_time, std::ptr::null_mut::<libc::time_t>())
+        },
+        // SAFETY: libc's time with a null argument.
+        CallPath::Libc => unsafe { libc::time(std::ptr::null_mut()) },
+        _ => {
+            // SAFETY: `entry` is time's entry point on this path.
+            let f: TimeFn = unsafe { std::mem::transmute(entry as usize) };
+            f(std::ptr::null_mut())
+        }
+    };
+    let a = now();
+    [b, 0, v, 0, a, 0, 0, 0, 0]
+}
+
+/// [`sample`] of ClockGetres.
+///
+/// # Safety
+///
+/// As [`sample`].
+unsafe fn sample_clock_getres(job: &Job, entry: u64) -> Rec {
+    let mut r: Rec = [0; 9];
+    let mut want = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: raw syscall into our timespec.
+    unsafe { libc::syscall(libc::SYS_clock_getres, job.clock, &mut want) };
+    let mut v = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let ret = match job.path {
+        CallPath::Syscall => {
+            // SAFETY: raw syscall into our timespec.
+            unsafe { libc::syscall(libc::SYS_clock_getres, job.clock, &mut v) as i32 }
+        }
+        // SAFETY: libc's wrapper into our timespec.
+        CallPath::Libc => unsafe { libc::clock_getres(job.clock, &mut v) },
+        _ => {
+            // SAFETY: `entry` is clock_getres's entry point on this path.
+            let f: ClockFn = unsafe { std::mem::transmute(entry as usize) };
+            f(job.clock, &mut v)
+        }
+    };
+    // Wrapping: a broken path may return garbage, and the child must not panic.
+    let ns = |t: &libc::timespec| t.tv_sec.wrapping_mul(1_000_000_000).wrapping_add(t.tv_nsec);
+    r[6] = ret as i64;
+    r[7] = ns(&want);
+    r[8] = ns(&v);
+    r
+}
+
+/// [`sample`] of FutexUnlock64 | FutexUnlock32.
+///
+/// # Safety
+///
+/// As [`sample`].
+unsafe fn sample_futex(job: &Job, entry: u64) -> Rec {
+    let mut r: Rec = [0; 9];
+    // Each case on fresh memory of ours: the lock word and the pending-op slot.
+    let wide = job.func == Func::FutexUnlock64;
+    for (k, &lock0) in crate::verify::FUTEX_CASES.iter().enumerate() {
+        let mut lock = lock0;
+        let mut pending = crate::verify::FUTEX_PENDING;
+        let tid = crate::verify::FUTEX_TID;
+        let ret = if job.path == CallPath::Syscall {
+            // No syscall does this: the reference is the model, on the same memory.
+            let m = crate::verify::futex_model(wide, lock, tid, pending);
+            (lock, pending) = (m.lock, m.pending);
+            m.ret
+        } else {
+            // SAFETY: `entry` is the try-unlock entry point on this path; it reads and
+            // writes only `lock` (4 bytes) and `pending` (8 bytes, or 4), both ours.
+            let f: FutexFn = unsafe { std::mem::transmute(entry as usize) };
+            f(
+                &mut lock,
+                tid,
+                &mut pending as *mut u64 as *mut libc::c_void,
+            )
+        };
+        r[3 * k] = i64::from(ret);
+        r[3 * k + 1] = i64::from(lock);
+        r[3 * k + 2] = pending as i64;
+    }
+    r
+}
+
+/// [`sample`] of Getcpu.
+///
+/// # Safety
+///
+/// As [`sample`].
+unsafe fn sample_getcpu(job: &Job, entry: u64) -> Rec {
+    let mut r: Rec = [0; 9];
+    let (mut wc, mut wn) = (0u32, 0u32);
+    // SAFETY: raw getcpu syscall into our variables.
+    unsafe { libc::syscall(libc::SYS_getcpu, &mut wc, &mut wn, 0usize) };
+    let (mut c, mut n) = (0u32, 0u32);
+    let ret = match job.path {
+        CallPath::Syscall => {
+            // SAFETY: as above.
+            unsafe { libc::syscall(libc::SYS_getcpu, &mut c, &mut n, 0usize) as i32 }
+        }
+        CallPath::Libc => {
+            // SAFETY: libc's sched_getcpu takes no pointers.
+            let cpu = unsafe { libc::sched_getcpu() };
+            c = cpu as u32;
+            n = wn;
+            i32::from(cpu < 0)
+        }
+        _ => {
+            // SAFETY: `entry` is getcpu's entry point on this path.
+            let f: GetcpuFn = unsafe { std::mem::transmute(entry as usize) };
+            f(&mut c, &mut n, std::ptr::null_mut())
+        }
+    };
+    r[6] = ret as i64;
+    r[7] = (i64::from(wc) << 32) | i64::from(wn);
+    r[8] = (i64::from(c) << 32) | i64::from(n);
     r
 }
 
