@@ -10,7 +10,8 @@
 # its input is in fuzz/artifacts/<target>/ (the script prints the path) and the campaign goes on with
 # the next run. What a run found is kept in $CAMPAIGN_OUT/<target>/ (the scratch corpus after the
 # run); `--merge` then adds to corpus/<target>/ only the inputs that reach coverage the committed
-# corpus does not (libFuzzer's -merge=1, edges only, as ci/cmin.sh does).
+# corpus does not (libFuzzer's -merge=1, edges only, as ci/cmin.sh does), named by their sha256.
+# `--merge` with CAMPAIGN_BUILDS="" merges what earlier runs found without fuzzing again.
 #
 # Builds:
 #   none  stable or nightly, --sanitizer none, -O; --no-trace-compares for the targets that derive
@@ -116,6 +117,11 @@ for t in "${targets[@]}"; do
         n0=$(count "corpus/$t")
         cargo fuzz run --fuzz-dir "$root/fuzz" -O --sanitizer none $(notc "$t") "$t" "corpus/$t" "$out/$t" -- \
             -merge=1 -use_counters=0 -dict="$root/fuzz/vdso.dict" >"$out/$t-merge.log" 2>&1
+        # Named by the sha256 of their content, as the rest of corpus/ (libFuzzer writes sha1 names).
+        for f in "corpus/$t"/*; do
+            h=$(sha256sum "$f" | cut -d' ' -f1)
+            [[ $f == "corpus/$t/$h" ]] || mv -f "$f" "corpus/$t/$h"
+        done
         echo "campaign: $t: merged: corpus/$t $n0 -> $(count "corpus/$t") inputs"
     fi
 done
