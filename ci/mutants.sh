@@ -16,7 +16,8 @@
 # Usage: ci/mutants.sh [FILE...]            (default: the five files below, in this order)
 # Environment: MUTANTS_JOBS (default 1: CPU is shared), MUTANTS_TIMEOUT per test run in seconds
 #              (default 120), MUTANTS_RE (only mutants whose name matches this regex, e.g.
-#              'sysv_hash|gnu_hash'), MUTANTS_OUT (default target/mutants-out; one folder per file),
+#              'sysv_hash|gnu_hash'), MUTANTS_SINCE (a git revision: only mutants in lines changed
+#              since then), MUTANTS_OUT (default target/mutants-out; one folder per file),
 #              CARGO_TARGET_DIR (default target/mutants, kept between runs so dependencies build once).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -61,6 +62,12 @@ for f in "${files[@]}"; do
     # binaries it runs (building all of them costs ~25 s per mutant).
     sel=()
     for a in $(tests_for "$f"); do sel+=(-C "$a"); done
+    # MUTANTS_SINCE=REV: only the mutants in lines changed since REV (cargo-mutants --in-diff), to
+    # re-score a file after changes when its earlier run, at REV, scored the rest.
+    if [ -n "${MUTANTS_SINCE:-}" ]; then
+        git diff "$MUTANTS_SINCE" -- "$f" >"$out_root/$name.diff"
+        filter+=(--in-diff "$out_root/$name.diff")
+    fi
     cmd=(cargo mutants --workspace --test-workspace=true --baseline=skip --file "$f" "${filter[@]}"
         -j "${MUTANTS_JOBS:-1}" --timeout "${MUTANTS_TIMEOUT:-120}" --output "$out_root/$name" "${sel[@]}")
     echo "mutants: ${cmd[*]}"
