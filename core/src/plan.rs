@@ -1011,7 +1011,8 @@ fn proxy_shared_stub(
         .bytes()
         .get(stub as usize..)
         .and_then(|b| b.get(..span as usize));
-    let Some(old) = old.filter(|_| stub.saturating_add(span) <= text.end) else {
+    let Some(old) = old.filter(|_| stub >= text.start && stub.saturating_add(span) <= text.end)
+    else {
         return refuse(
             findings,
             format!(
