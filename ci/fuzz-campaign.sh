@@ -22,6 +22,7 @@
 # Usage: ci/fuzz-campaign.sh [--merge] [TARGET...]   (default: every target)
 # Environment: CAMPAIGN_RUNS_NONE (default 100000000), CAMPAIGN_RUNS_ASAN (default 10000000),
 #              CAMPAIGN_BUILDS (default "none asan"), CAMPAIGN_OUT (default target/campaign),
+#              CAMPAIGN_MAX_SECONDS (stop a run after this long even short of its runs; default 0, none),
 #              FUZZ_TIMEOUT per input in seconds (default 10).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,7 +36,7 @@ targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
     targets=(vdso_parse remap_layout parser_diff vdso_reloc plan_chain)
 fi
-read -r -a builds <<<"${CAMPAIGN_BUILDS:-none asan}"
+read -r -a builds <<<"${CAMPAIGN_BUILDS-none asan}"
 out=${CAMPAIGN_OUT:-$root/target/campaign}
 mkdir -p "$out"
 summary=$out/summary.tsv
@@ -90,7 +91,7 @@ for t in "${targets[@]}"; do
         t0=$(date +%s.%N)
         rc=0
         "${cf[@]}" run --fuzz-dir "$root/fuzz" -O "${flags[@]}" "${tc[@]}" "$t" "$work" -- \
-            -runs="$runs" -timeout="${FUZZ_TIMEOUT:-10}" -dict="$root/fuzz/vdso.dict" \
+            -runs="$runs" -max_total_time="${CAMPAIGN_MAX_SECONDS:-0}" -timeout="${FUZZ_TIMEOUT:-10}" -dict="$root/fuzz/vdso.dict" \
             -print_final_stats=1 -print_pcs=0 >"$log" 2>&1 || rc=$?
         secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
         executed=$(stat_of "$log" number_of_executed_units)
