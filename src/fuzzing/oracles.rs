@@ -1331,4 +1331,84 @@ mod tests {
         let out = patched_copy(&[0; 8], &[p(6, &[3, 4])]);
         assert_eq!(out, [0, 0, 0, 0, 0, 0, 3, 4]);
     }
+
+    /// `bytes` (an ELF64 little-endian image) with the `st_value` of every function named in a group
+    /// set to that group's image offset (aliases move together).
+    fn placed(bytes: &[u8], groups: &[(u64, &[&str])]) -> Vec<u8> {
+        let img = Image::parse(bytes).unwrap();
+        let mut out = bytes.to_vec();
+        for s in img.functions() {
+            let Some(&(off, _)) = groups.iter().find(|(_, names)| names.contains(&s.name)) else {
+                continue;
+            };
+            let bias = s.value - s.offset.unwrap();
+            let at = (img.dynsym_offset + u64::from(s.index) * 24 + 8) as usize;
+            out[at..at + 8].copy_from_slice(&(bias + off).to_le_bytes());
+        }
+        out
+    }
+
+    const X86_ENTRIES: [&[&str]; 5] = [
+        &["__vdso_clock_gettime", "clock_gettime"],
+        &["__vdso_gettimeofday", "gettimeofday"],
+        &["__vdso_time", "time"],
+        &["__vdso_getcpu", "getcpu"],
+        &["__vdso_clock_getres", "clock_getres"],
+    ];
+
+    /// `crowded` on the 6.1 image with its five entries (and aliases) at `offs`, restored on 6.12
+    /// parked far away.
+    fn crowded_at(offs: [u64; 5]) -> Option<&'static str> {
+        let groups: Vec<(u64, &[&str])> = offs.into_iter().zip(X86_ENTRIES).collect();
+        let db = placed(&real(X86_6_1), &groups);
+        let rb = real(X86_6_12);
+        let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+        let (d0, r0) = default_bases(Arch::of(&di));
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+        let exports: Funcs = di.functions().collect();
+        let rfuncs: Funcs = ri.functions().collect();
+        crowded(Arch::X86_64, &ds, &rs, &exports, &rfuncs)
+    }
+
+    /// The "no room for a trampoline" excuse at its boundaries (x86-64: 16 bytes, the longer form):
+    /// an entry exactly at `.text`'s start, one whose trampoline ends exactly at `.text`'s end, and
+    /// two entries exactly one trampoline apart all leave room; one byte further each does not.
+    #[test]
+    fn crowded_excuses_no_room_exactly_at_its_boundaries() {
+        let text = Image::parse(&real(X86_6_1)).unwrap().text().unwrap();
+        let mid = text.start + 0x200;
+        let spread = |first: u64| [first, mid, mid + 0x40, mid + 0x80, mid + 0xc0];
+        assert_eq!(crowded_at(spread(mid - 0x40)), None, "well apart");
+        let end = Some("an entry point lies within a trampoline's length of the end of .text");
+        assert_eq!(crowded_at(spread(text.start)), None, "at .text's start");
+        assert_eq!(crowded_at(spread(text.start - 1)), end, "before .text");
+        let last = |at: u64| [mid, mid + 0x40, mid + 0x80, mid + 0xc0, at];
+        assert_eq!(crowded_at(last(text.end - 16)), None, "ends at .text's end");
+        assert_eq!(crowded_at(last(text.end - 15)), end, "runs past .text");
+        let close = Some("two entry points lie closer than a trampoline");
+        assert_eq!(crowded_at(spread(mid - 16)), None, "one trampoline apart");
+        assert_eq!(crowded_at(spread(mid - 15)), close, "a byte closer");
+    }
+
+    /// `degenerate`'s boundary: a runtime counterpart exactly at its image's end lies outside it (the
+    /// excuse holds); one byte before the end it lies inside.
+    #[test]
+    fn a_counterpart_at_the_image_end_is_outside_it() {
+        let db = real(X86_6_1);
+        let rb0 = real(X86_6_12);
+        let len = rb0.len() as u64;
+        for (off, excused) in [(len, true), (len - 1, false)] {
+            let rb = placed(&rb0, &[(off, &["__vdso_time"])]);
+            let (di, ri) = (Image::parse(&db).unwrap(), Image::parse(&rb).unwrap());
+            let (d0, r0) = default_bases(Arch::of(&di));
+            let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, r0));
+            let exports: Funcs = di.functions().collect();
+            let rfuncs: Funcs = ri.functions().collect();
+            assert_eq!(
+                degenerate(&exports, &rfuncs, &ds, &rs).is_some(),
+                excused,
+                "counterpart at {off:#x} of a {len:#x}-byte image"
+            );
+        }
+    }
 }
