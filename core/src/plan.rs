@@ -852,13 +852,30 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
             // CRIU: the absent marker makes the target the runtime base minus one.
             None => rv.start.wrapping_sub(1),
         };
+        let from = dv.start.wrapping_add(off);
+        let misdirected = |bytes: &[u8]| {
+            let decoded = arch.decode_for(big, bytes, from);
+            (decoded != Some(target)).then(|| {
+                finding(
+                    FindingKind::Misdirected,
+                    Severity::Error,
+                    Some(key(s)),
+                    format!(
+                        "{}'s {} trampoline does not reach its target {target:#x}: it decodes to {decoded:x?}",
+                        policy.name,
+                        arch.name(),
+                    ),
+                )
+            })
+        };
         if let Some(p) = patches.iter_mut().find(|p| p.offset == off) {
             if p.target == target {
+                // An alias shares the patch, and its fate.
                 p.symbols.push(key(s));
+                findings.extend(misdirected(&p.bytes));
                 continue;
             }
         }
-        let from = dv.start.wrapping_add(off);
         let style = policy.style;
         // A short jump that does not reach falls back to the absolute form — but only to one that does
         // reach: on MIPS the absolute form is CRIU's stub, which never does (see arch::encode_mips).
@@ -886,19 +903,7 @@ fn proxy(cx: &Planning<'_, '_, '_>, mut findings: Vec<Finding>) -> Plan {
         };
         // A stub that does not lead to its target on its own bytes (CRIU's MIPS `b -4`) is misdirected
         // whatever later patches or the resolved world make of it: said here, per symbol.
-        if arch.decode_for(big, &bytes, from) != Some(target) {
-            findings.push(finding(
-                FindingKind::Misdirected,
-                Severity::Error,
-                Some(key(s)),
-                format!(
-                    "{}'s {} trampoline does not reach its target {target:#x}: it decodes to {:x?}",
-                    policy.name,
-                    arch.name(),
-                    arch.decode_for(big, &bytes, from)
-                ),
-            ));
-        }
+        findings.extend(misdirected(&bytes));
         if !vet(cx, s, off, bytes.len() as u64, &text, &mut findings) {
             continue;
         }

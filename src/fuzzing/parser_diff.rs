@@ -30,6 +30,9 @@ use crate::synth::Spec;
 use arbitrary::Unstructured;
 use std::cell::RefCell;
 
+/// `st_shndx` of an absolute symbol.
+const SHN_ABS: u16 = 0xfff1;
+
 static DUMP: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
 
 thread_local! {
@@ -316,14 +319,16 @@ pub fn known_defect(s: &Subject, img: &Image, verdict: &Verdict) -> Option<&'sta
         // ignore DT_VERSYM (`elf_symbol_match`, util-vdso.c:300-318 in 4.2.1, :280-298 in 4.1.1): the
         // first symbol of a listed name on the hash chain wins, a hidden `name@V` included
         // ("criu-version-blind"). Nor do they look at `st_shndx`: an undefined symbol with a value is
-        // resolved ("criu-undefined-symbol").
+        // resolved ("criu-undefined-symbol"), and an absolute one (SHN_ABS, whose value is an
+        // address, not an offset into the image: we count it as no entry point) is taken as relative
+        // to the image ("criu-absolute-symbol").
         (Kind::Criu, Verdict::Wrong { mismatches })
             if mismatches.iter().all(|m| {
                 m.got.is_some()
                     && img.symbols().any(|sym| {
                         sym.name == m.symbol
                             && ((sym.offset == m.got && (!sym.is_code() || sym.version_hidden))
-                                || (sym.shndx == 0
+                                || ((sym.shndx == 0 || sym.shndx == SHN_ABS)
                                     && m.got == Some(sym.value.wrapping_sub(img.load_bias))))
                     })
             }) =>
