@@ -418,13 +418,9 @@ pub const TABLE: [Facts; 14] = [
 ];
 
 impl Arch {
-    /// This architecture's row of [`TABLE`].
+    /// This architecture's row of [`TABLE`] (rows follow the enum's order: `one_row_per_arch_in_order`).
     pub fn facts(self) -> &'static Facts {
-        let i = Arch::ALL
-            .iter()
-            .position(|a| *a == self)
-            .expect("every Arch is in Arch::ALL");
-        &TABLE[i]
+        &TABLE[self as usize]
     }
 
     /// x86 code (x86-64, i386, x32).
