@@ -28,10 +28,8 @@ use crate::parsers::{self, judge, Kind, Subject, Verdict};
 use crate::synth::evolve::Mutation;
 use crate::synth::Spec;
 use arbitrary::Unstructured;
+use goblin::elf::section_header as sh;
 use std::cell::RefCell;
-
-/// `st_shndx` of an absolute symbol.
-const SHN_ABS: u16 = 0xfff1;
 
 static DUMP: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
 
@@ -328,7 +326,7 @@ pub fn known_defect(s: &Subject, img: &Image, verdict: &Verdict) -> Option<&'sta
                     && img.symbols().any(|sym| {
                         sym.name == m.symbol
                             && ((sym.offset == m.got && (!sym.is_code() || sym.version_hidden))
-                                || ((sym.shndx == 0 || sym.shndx == SHN_ABS)
+                                || ((sym.shndx == 0 || u32::from(sym.shndx) == sh::SHN_ABS)
                                     && m.got == Some(sym.value.wrapping_sub(img.load_bias))))
                     })
             }) =>
