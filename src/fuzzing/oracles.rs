@@ -15,7 +15,7 @@
 use crate::arch::{Arch, Style};
 use crate::image::{same_name, Image, Symbol};
 use crate::layout::{Layout, Role};
-use crate::plan::{plan, Decision, FindingKind, Patch, Plan, Side, SymbolKey};
+use crate::plan::{plan, Decision, FindingKind, Patch, Plan, Severity, Side, SymbolKey};
 use crate::policy::{Missing, Policy};
 
 /// What one invariant did with one input.
@@ -250,7 +250,6 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, policy: &Policy, p: &Plan
         .filter(|f| f.kind == FindingKind::StaleEntry)
     {
         use crate::consequence::Consequence::*;
-        use crate::plan::Severity;
         let want = match f.consequence {
             Some(ReadsDataPages) => Severity::Error,
             Some(SelfContained) => Severity::Info,
@@ -306,12 +305,23 @@ pub fn check_plan_sound(dumped: &Side, runtime: &Side, policy: &Policy, p: &Plan
             _ => None,
         });
         if excuse.is_none() {
-            assert_eq!(
-                p.errors(),
-                0,
+            // The one error strict may leave: an entry it declined to cover because a syscall
+            // instruction lies under the trampoline (a thread stopped in it would resume inside
+            // the jump), found here by the oracle's own byte scan of the dumped entry.
+            let unexcused: Vec<_> = p
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .filter(|f| {
+                    !(f.kind == FindingKind::StaleEntry
+                        && syscall_under_entry(arch, dumped.image.bytes(), &exports, f))
+                })
+                .collect();
+            assert!(
+                unexcused.is_empty(),
                 "invariant 4 (plan soundness): under {} nothing is missing and every trampoline fits, yet the plan has errors: {:?}",
                 policy.name,
-                p.findings
+                unexcused
             );
         }
     }
@@ -549,6 +559,79 @@ fn crowded(
         return Some("the runtime mappings overlap the dumped [vdso]");
     }
     None
+}
+
+/// Whether the stale entry `f` names lies on a syscall instruction: one of the architecture's syscall
+/// encodings starts or ends strictly inside the first trampoline's length of the entry (the longest
+/// form, since a planner may fall back to it). A byte scan of the dumped image, independent of the
+/// planner's decoder: x86 `syscall`/`sysenter`/`int $0x80` at any byte, s390 `svc` at any even byte,
+/// RISC-V `ecall` at any halfword, and the 4-byte syscall words of A64, MIPS, LoongArch and ppc64
+/// (either byte order). Coarser than decoding (a match inside another instruction counts), so it
+/// can only excuse more; 32-bit ARM, where ARM and Thumb cannot be told apart, has none.
+fn syscall_under_entry(
+    arch: Arch,
+    bytes: &[u8],
+    exports: &[Symbol],
+    f: &crate::plan::Finding,
+) -> bool {
+    let Some(key) = &f.symbol else {
+        return false;
+    };
+    let Some(size) = [Style::Relative, Style::Absolute]
+        .into_iter()
+        .filter_map(|s| arch.trampoline_size(s))
+        .max()
+    else {
+        return false;
+    };
+    let size = size as u64;
+    let inside = |at: u64, len: u64, off: u64| {
+        let (end, after) = (off + size, at + len);
+        (at > off && at < end) || (after > off && after < end)
+    };
+    let at = |x: u64, n: usize| bytes.get(x as usize..).and_then(|b| b.get(..n));
+    let word_is = |x: u64, pats: &[(u32, u32)]| {
+        at(x, 4).is_some_and(|b| {
+            let b: [u8; 4] = b.try_into().unwrap_or_default();
+            [u32::from_le_bytes(b), u32::from_be_bytes(b)]
+                .iter()
+                .any(|w| pats.iter().any(|&(mask, val)| w & mask == val))
+        })
+    };
+    let hit = |off: u64| {
+        let span = off.saturating_sub(5)..off.saturating_add(size);
+        match arch {
+            Arch::X86_64 | Arch::X32 | Arch::I386 => span.clone().any(|x| {
+                matches!(at(x, 2), Some([0x0f, 0x05] | [0x0f, 0x34] | [0xcd, 0x80]))
+                    && inside(x, 2, off)
+            }),
+            Arch::S390x | Arch::S390 => span.clone().filter(|x| x % 2 == 0).any(|x| {
+                at(x, 1) == Some(&[0x0a]) && (2..=6).step_by(2).any(|l| inside(x, l, off))
+            }),
+            Arch::Riscv64 => span
+                .clone()
+                .filter(|x| x % 2 == 0)
+                .any(|x| at(x, 4) == Some(&[0x73, 0, 0, 0]) && inside(x, 4, off)),
+            Arch::Aarch64 => span
+                .clone()
+                .any(|x| word_is(x, &[(0xffe0_001f, 0xd400_0001)]) && inside(x, 4, off)),
+            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => span
+                .clone()
+                .any(|x| word_is(x, &[(0xfc00_003f, 0x0000_000c)]) && inside(x, 4, off)),
+            Arch::Loongarch64 => span
+                .clone()
+                .any(|x| word_is(x, &[(0xffff_8000, 0x002b_0000)]) && inside(x, 4, off)),
+            Arch::Ppc64 => span
+                .clone()
+                .any(|x| word_is(x, &[(0xffff_ffff, 0x4400_0002)]) && inside(x, 4, off)),
+            _ => false,
+        }
+    };
+    exports
+        .iter()
+        .filter(|s| s.name == key.name && s.version == key.version.as_deref())
+        .filter_map(|s| s.offset)
+        .any(hit)
 }
 
 /// Invariant 5 (patch safety): patches lie inside the dumped image's `.text` (or inside the image
@@ -852,7 +935,7 @@ mod tests {
     //! accept everything passes every other test (the planner is right on them).
     use super::*;
     use crate::layout::Role;
-    use crate::plan::{default_bases, plan, Finding, Move, Severity};
+    use crate::plan::{default_bases, plan, Finding, Move};
     use crate::policy::{CRIU_4_1, STRICT, STRICT_PROXY};
     use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -1174,6 +1257,49 @@ mod tests {
         fails("invariant 4", || {
             check_plan_sound(&ds, &rs, &CRIU_4_1, &quiet)
         });
+    }
+
+    #[test]
+    fn strict_may_leave_only_a_syscall_site_stale() {
+        let db = real(X86_6_1);
+        let di = Image::parse(&db).unwrap();
+        let (d0, _) = default_bases(Arch::of(&di));
+        let rb = real(X86_6_12);
+        let ri = Image::parse(&rb).unwrap();
+        let (ds, rs) = (Side::preset(&di, d0), Side::preset(&ri, 0x7fff_0000_0000));
+        let p = plan(&ds, &rs, &STRICT);
+        assert_eq!(check_plan_sound(&ds, &rs, &STRICT, &p), Check::Checked);
+        let time = di.functions().find(|s| s.name == "__vdso_time").unwrap();
+        let stale = Finding {
+            kind: FindingKind::StaleEntry,
+            severity: Severity::Error,
+            symbol: Some(SymbolKey::of(&time)),
+            detail: String::new(),
+            consequence: Some(crate::consequence::Consequence::ReadsDataPages),
+        };
+        // An entry without a syscall under its trampoline may not be left stale.
+        let mut lazy = p.clone();
+        lazy.findings.push(stale.clone());
+        fails("yet the plan has errors", || {
+            check_plan_sound(&ds, &rs, &STRICT, &lazy)
+        });
+        // The oracle's own scan: a syscall starting or ending strictly inside the longest
+        // trampoline (x86-64's absolute form) counts.
+        let size = Arch::X86_64.trampoline_size(Style::Absolute).unwrap();
+        let exports: Funcs = di.functions().collect();
+        let off = time.offset.unwrap() as usize;
+        let with_syscall_at = |at: usize| {
+            let mut b = db.clone();
+            b[off - 2..off + size + 2].fill(0x90);
+            b[at..at + 2].copy_from_slice(&[0x0f, 0x05]);
+            syscall_under_entry(Arch::X86_64, &b, &exports, &stale)
+        };
+        assert!(with_syscall_at(off + 3), "at +3");
+        assert!(with_syscall_at(off), "at +0: returns to +2");
+        assert!(with_syscall_at(off - 1), "at -1: returns to +1");
+        assert!(!with_syscall_at(off - 2), "at -2: returns to the entry");
+        assert!(!with_syscall_at(off + size), "past the trampoline");
+        assert!(with_syscall_at(off + size - 1), "starts inside");
     }
 
     #[test]
