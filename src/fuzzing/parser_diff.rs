@@ -189,9 +189,10 @@ fn criu_dynamic(img: &Image) -> Vec<(u64, u64)> {
 /// it is only asked in-process when: one PT_LOAD (it takes the last) at file offset = its own bias, one
 /// PT_DYNAMIC ended by DT_NULL (musl reads to DT_NULL, unbounded), DT_STRTAB, DT_SYMTAB, DT_HASH (or
 /// DT_GNU_HASH) and DT_VERSYM where we found them, DT_HASH's nchain equal to our symbol count (musl
-/// scans that many symbols), and a DT_VERDEF chain that ends (`vd_next` = 0) inside the image (musl's
-/// checkver walks it without a bound or count, src/internal/vdso.c:25-38). Otherwise the input hits
-/// the known robustness class "musl-trusts-the-image".
+/// scans that many symbols), a null symbol musl skips or whose name ends inside `.dynstr`, and a
+/// DT_VERDEF chain that ends (`vd_next` = 0) inside the image (musl's checkver walks it without a
+/// bound or count, src/internal/vdso.c:25-38). Otherwise the input hits the known robustness class
+/// "musl-trusts-the-image".
 pub fn musl_reads_our_tables(img: &Image) -> bool {
     let loads = img.segments().filter(|s| s.p_type == 1).count();
     let dyns = img.segments().filter(|s| s.p_type == 2).count();
@@ -220,6 +221,40 @@ pub fn musl_reads_our_tables(img: &Image) -> bool {
         && at(5) == Some(img.dynstr.start)
         && (at(0x6fff_fffc).is_none() || at(0x6fff_fff0) == img.versym_offset)
         && at(0x6fff_fffc).is_none_or(|v| verdef_chain_ends(img, v))
+        && null_symbol_harmless(img)
+}
+
+/// musl's scan starts at symbol 0, the null symbol our parser never lists
+/// (src/internal/vdso.c:104-108 in 1.2.6): unless its type, binding or `st_shndx` (0) makes musl skip
+/// it, musl `strcmp`s the name at its `st_name`, so that name must end inside `.dynstr`. In musl's
+/// own byte order and layout (64-bit little-endian: `st_name` at 0, `st_info` at 4, `st_shndx` at 6).
+fn null_symbol_harmless(img: &Image) -> bool {
+    let b = img.bytes();
+    let Some(sym) = usize::try_from(img.dynsym_offset)
+        .ok()
+        .and_then(|o| b.get(o..o.checked_add(8)?))
+    else {
+        return false;
+    };
+    let (name, info, shndx) = (
+        u32::from_le_bytes([sym[0], sym[1], sym[2], sym[3]]),
+        sym[4],
+        u16::from_le_bytes([sym[6], sym[7]]),
+    );
+    // OK_TYPES: NOTYPE, OBJECT, FUNC, COMMON; OK_BINDS: GLOBAL, WEAK, GNU_UNIQUE (vdso.c:40-41).
+    let skipped = (1u32 << (info & 0xf)) & 0b10_0111 == 0
+        || (1u32 << (info >> 4)) & 0b100_0000_0110 == 0
+        || shndx == 0;
+    skipped
+        || img
+            .dynstr
+            .start
+            .checked_add(u64::from(name))
+            .is_some_and(|at| {
+                at < img.dynstr.end
+                    && b.get(at as usize..img.dynstr.end.min(b.len() as u64) as usize)
+                        .is_some_and(|s| s.contains(&0))
+            })
 }
 
 fn verdef_chain_ends(img: &Image, mut at: u64) -> bool {
