@@ -373,11 +373,18 @@ pub fn known_defect(s: &Subject, img: &Image, verdict: &Verdict) -> Option<&'sta
             .all(|name| {
                 img.find(name, None).is_some_and(|sym| {
                     (sym.binding == Binding::Weak && sym.kind != SymKind::Func) || sym.value == 0
+                }) || img.symbols().any(|sym| {
+                    sym.name == name.as_str()
+                        && sym.value == 0
+                        && (sym.kind == SymKind::Func || sym.binding == Binding::Global)
                 })
             })
             // ... and `st_value` 0 doubles as "not found" (`elf_symbol_lookup` returns 0, then
             // `if (!addr) continue;`, util-vdso.c:434 in 4.2.1, :414 in 4.1.1): a symbol at address 0
-            // is missed ("criu-value-zero-is-absent"; in a real vDSO the ELF header is there).
+            // is missed ("criu-value-zero-is-absent"; in a real vDSO the ELF header is there). That
+            // symbol need not be the one we resolve: any symbol of the name that passes CRIU's filter
+            // (a function or global, util-vdso.c:310) can come first on its hash chain, where the
+            // first match wins (a global absolute object at 0 shadowing the function, say).
             .then_some("criu-symbol-filter/criu-value-zero-is-absent"),
         // CRIU requires DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT and a hash table among the dynamic
         // entries before DT_NULL (util-vdso.c:271-273 in 4.2.1, :251-253 in 4.1.1), as the gABI makes them mandatory; we do
