@@ -605,9 +605,10 @@ fn syscall_under_entry(
                 matches!(at(x, 2), Some([0x0f, 0x05] | [0x0f, 0x34] | [0xcd, 0x80]))
                     && inside(x, 2, off)
             }),
-            Arch::S390x | Arch::S390 => span.clone().filter(|x| x % 2 == 0).any(|x| {
-                at(x, 1) == Some(&[0x0a]) && (2..=6).step_by(2).any(|l| inside(x, l, off))
-            }),
+            Arch::S390x | Arch::S390 => span
+                .clone()
+                .filter(|x| x % 2 == 0)
+                .any(|x| at(x, 1) == Some(&[0x0a]) && inside(x, 2, off)),
             Arch::Riscv64 => span
                 .clone()
                 .filter(|x| x % 2 == 0)
