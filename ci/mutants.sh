@@ -18,7 +18,9 @@
 #              (default 120), MUTANTS_RE (only mutants whose name matches this regex, e.g.
 #              'sysv_hash|gnu_hash'), MUTANTS_SINCE (a git revision: only mutants in lines changed
 #              since then), MUTANTS_OUT (default target/mutants-out; one folder per file),
-#              CARGO_TARGET_DIR (default target/mutants, kept between runs so dependencies build once).
+#              CARGO_TARGET_DIR (default target/mutants, kept between runs so dependencies build once),
+#              MUTANTS_ITERATE=1 (resume: skip the mutants an earlier run into the same MUTANTS_OUT
+#              caught or found unviable, cargo-mutants --iterate).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -67,6 +69,9 @@ for f in "${files[@]}"; do
     if [ -n "${MUTANTS_SINCE:-}" ]; then
         git diff "$MUTANTS_SINCE" -- "$f" >"$out_root/$name.diff"
         filter+=(--in-diff "$out_root/$name.diff")
+    fi
+    if [ -n "${MUTANTS_ITERATE:-}" ]; then
+        filter+=(--iterate)
     fi
     cmd=(cargo mutants --workspace --test-workspace=true --baseline=skip --file "$f" "${filter[@]}"
         -j "${MUTANTS_JOBS:-1}" --timeout "${MUTANTS_TIMEOUT:-120}" --output "$out_root/$name" "${sel[@]}")
