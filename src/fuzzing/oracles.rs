@@ -564,10 +564,11 @@ fn crowded(
 /// Whether the stale entry `f` names lies on a syscall instruction: one of the architecture's syscall
 /// encodings starts or ends strictly inside the first trampoline's length of the entry (the longest
 /// form, since a planner may fall back to it). A byte scan of the dumped image, independent of the
-/// planner's decoder: x86 `syscall`/`sysenter`/`int $0x80` at any byte, s390 `svc` at any even byte,
-/// RISC-V `ecall` at any halfword, and the 4-byte syscall words of A64, MIPS, LoongArch and ppc64
-/// (either byte order). Coarser than decoding (a match inside another instruction counts), so it
-/// can only excuse more; 32-bit ARM, where ARM and Thumb cannot be told apart, has none.
+/// planner's decoder: x86 `syscall`/`sysenter`/`int $0x80` at any byte, s390 `svc` and RISC-V
+/// `ecall` at every halfword from the entry, and the syscall words of A64, MIPS, LoongArch and ppc64
+/// at every word from it (in either byte order). Coarser than decoding (a match inside another
+/// instruction counts), so it can only excuse more; 32-bit ARM, where ARM and Thumb cannot be told
+/// apart, has none.
 fn syscall_under_entry(
     arch: Arch,
     bytes: &[u8],
@@ -586,47 +587,42 @@ fn syscall_under_entry(
     };
     let size = size as u64;
     let inside = |at: u64, len: u64, off: u64| {
-        let (end, after) = (off + size, at + len);
+        let (end, after) = (off.saturating_add(size), at.saturating_add(len));
         (at > off && at < end) || (after > off && after < end)
     };
     let at = |x: u64, n: usize| bytes.get(x as usize..).and_then(|b| b.get(..n));
-    let word_is = |x: u64, pats: &[(u32, u32)]| {
-        at(x, 4).is_some_and(|b| {
-            let b: [u8; 4] = b.try_into().unwrap_or_default();
-            [u32::from_le_bytes(b), u32::from_be_bytes(b)]
-                .iter()
-                .any(|w| pats.iter().any(|&(mask, val)| w & mask == val))
-        })
+    let word = |pats: &'static [(u32, u32)]| {
+        move |x: u64| {
+            at(x, 4).is_some_and(|b| {
+                let b: [u8; 4] = b.try_into().unwrap_or_default();
+                [u32::from_le_bytes(b), u32::from_be_bytes(b)]
+                    .iter()
+                    .any(|w| pats.iter().any(|&(mask, val)| w & mask == val))
+            })
+        }
+    };
+    // Instructions start every `step` bytes from the entry; a syscall is `len` bytes long.
+    let (step, len, is_syscall): (u64, u64, Box<dyn Fn(u64) -> bool + '_>) = match arch {
+        Arch::X86_64 | Arch::X32 | Arch::I386 => (
+            1,
+            2,
+            Box::new(|x| matches!(at(x, 2), Some([0x0f, 0x05] | [0x0f, 0x34] | [0xcd, 0x80]))),
+        ),
+        Arch::S390x | Arch::S390 => (2, 2, Box::new(|x| at(x, 1) == Some(&[0x0a]))),
+        Arch::Riscv64 => (2, 4, Box::new(|x| at(x, 4) == Some(&[0x73, 0, 0, 0]))),
+        Arch::Aarch64 => (4, 4, Box::new(word(&[(0xffe0_001f, 0xd400_0001)]))),
+        Arch::Mips | Arch::MipsN32 | Arch::Mips64 => {
+            (4, 4, Box::new(word(&[(0xfc00_003f, 0x0000_000c)])))
+        }
+        Arch::Loongarch64 => (4, 4, Box::new(word(&[(0xffff_8000, 0x002b_0000)]))),
+        Arch::Ppc64 => (4, 4, Box::new(word(&[(0xffff_ffff, 0x4400_0002)]))),
+        _ => return false,
     };
     let hit = |off: u64| {
-        let span = off.saturating_sub(5)..off.saturating_add(size);
-        match arch {
-            Arch::X86_64 | Arch::X32 | Arch::I386 => span.clone().any(|x| {
-                matches!(at(x, 2), Some([0x0f, 0x05] | [0x0f, 0x34] | [0xcd, 0x80]))
-                    && inside(x, 2, off)
-            }),
-            Arch::S390x | Arch::S390 => span
-                .clone()
-                .filter(|x| x % 2 == 0)
-                .any(|x| at(x, 1) == Some(&[0x0a]) && inside(x, 2, off)),
-            Arch::Riscv64 => span
-                .clone()
-                .filter(|x| x % 2 == 0)
-                .any(|x| at(x, 4) == Some(&[0x73, 0, 0, 0]) && inside(x, 4, off)),
-            Arch::Aarch64 => span
-                .clone()
-                .any(|x| word_is(x, &[(0xffe0_001f, 0xd400_0001)]) && inside(x, 4, off)),
-            Arch::Mips | Arch::MipsN32 | Arch::Mips64 => span
-                .clone()
-                .any(|x| word_is(x, &[(0xfc00_003f, 0x0000_000c)]) && inside(x, 4, off)),
-            Arch::Loongarch64 => span
-                .clone()
-                .any(|x| word_is(x, &[(0xffff_8000, 0x002b_0000)]) && inside(x, 4, off)),
-            Arch::Ppc64 => span
-                .clone()
-                .any(|x| word_is(x, &[(0xffff_ffff, 0x4400_0002)]) && inside(x, 4, off)),
-            _ => false,
-        }
+        let first = off.saturating_sub(step * ((len - 1) / step));
+        (first..off.saturating_add(size))
+            .step_by(step as usize)
+            .any(|x| is_syscall(x) && inside(x, len, off))
     };
     exports
         .iter()
@@ -1301,6 +1297,74 @@ mod tests {
         assert!(!with_syscall_at(off - 2), "at -2: returns to the entry");
         assert!(!with_syscall_at(off + size), "past the trampoline");
         assert!(with_syscall_at(off + size - 1), "starts inside");
+    }
+
+    #[test]
+    fn the_syscall_scan_knows_each_architectures_encoding() {
+        use crate::image::{Binding, SymKind};
+        let entry = Symbol {
+            index: 1,
+            name: "__vdso_time",
+            version: None,
+            version_index: 1,
+            version_hidden: false,
+            value: 64,
+            offset: Some(64),
+            size: 64,
+            kind: SymKind::Func,
+            binding: Binding::Global,
+            shndx: 1,
+        };
+        let stale = Finding {
+            kind: FindingKind::StaleEntry,
+            severity: Severity::Error,
+            symbol: Some(SymbolKey::of(&entry)),
+            detail: String::new(),
+            consequence: None,
+        };
+        let cases: &[(Arch, &[u8])] = &[
+            (Arch::X86_64, &[0x0f, 0x05]),
+            (Arch::X32, &[0x0f, 0x34]),
+            (Arch::I386, &[0xcd, 0x80]),
+            (Arch::Aarch64, &[0x01, 0x00, 0x00, 0xd4]),
+            (Arch::Mips64, &[0x0c, 0, 0, 0]),
+            (Arch::Mips, &[0, 0, 0, 0x0c]),
+            (Arch::MipsN32, &[0x0c, 0, 0, 0]),
+            (Arch::Loongarch64, &[0x00, 0x00, 0x2b, 0x00]),
+            (Arch::Ppc64, &[0x44, 0, 0, 0x02]),
+            (Arch::Ppc64, &[0x02, 0, 0, 0x44]),
+            (Arch::Riscv64, &[0x73, 0, 0, 0]),
+            (Arch::S390x, &[0x0a, 0x00]),
+        ];
+        for &(arch, code) in cases {
+            let size = arch.trampoline_size(Style::Absolute).unwrap();
+            let with_at = |at: usize| {
+                let mut b = vec![0u8; 256];
+                b[at..at + code.len()].copy_from_slice(code);
+                syscall_under_entry(arch, &b, &[entry], &stale)
+            };
+            assert!(with_at(64 + 4), "{arch:?} {code:x?} inside");
+            assert!(
+                !with_at(64 + size),
+                "{arch:?} {code:x?} past the trampoline"
+            );
+            assert!(
+                !with_at(64 - code.len()),
+                "{arch:?} {code:x?} ending at the entry"
+            );
+            assert!(!with_at(200), "{arch:?} {code:x?} far away");
+        }
+        // 32-bit arm (ARM or Thumb is not known) and a finding naming no symbol: never excused.
+        let mut b = vec![0u8; 256];
+        b[68..72].copy_from_slice(&[0, 0, 0, 0xef]); // svc 0 (ARM)
+        assert!(!syscall_under_entry(Arch::Arm, &b, &[entry], &stale));
+        let anonymous = Finding {
+            symbol: None,
+            ..stale.clone()
+        };
+        b[68..70].copy_from_slice(&[0x0f, 0x05]);
+        assert!(syscall_under_entry(Arch::X86_64, &b, &[entry], &stale));
+        assert!(!syscall_under_entry(Arch::X86_64, &b, &[entry], &anonymous));
     }
 
     #[test]
