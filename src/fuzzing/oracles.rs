@@ -512,6 +512,16 @@ fn misaligned_counterpart(
     })
 }
 
+/// The longest trampoline the planner may write on `arch`: it falls back from the short form to the
+/// long one when a jump does not reach.
+fn longest_trampoline(arch: Arch) -> Option<u64> {
+    [Style::Relative, Style::Absolute]
+        .into_iter()
+        .filter_map(|s| arch.trampoline_size(s))
+        .max()
+        .map(|n| n as u64)
+}
+
 fn crowded(
     arch: Arch,
     dumped: &Side,
@@ -519,11 +529,7 @@ fn crowded(
     exports: &[Symbol],
     rfuncs: &[Symbol],
 ) -> Option<&'static str> {
-    // The planner may fall back from the short form to the long one (a jump that does not reach).
-    let size = [Style::Relative, Style::Absolute]
-        .into_iter()
-        .filter_map(|s| arch.trampoline_size(s))
-        .max()? as u64;
+    let size = longest_trampoline(arch)?;
     let len = dumped.image.bytes().len() as u64;
     let text = dumped.image.text().unwrap_or(0..len);
     let mut offs: smallvec::SmallVec<[u64; 24]> = exports.iter().filter_map(|s| s.offset).collect();
@@ -578,14 +584,9 @@ fn syscall_under_entry(
     let Some(key) = &f.symbol else {
         return false;
     };
-    let Some(size) = [Style::Relative, Style::Absolute]
-        .into_iter()
-        .filter_map(|s| arch.trampoline_size(s))
-        .max()
-    else {
+    let Some(size) = longest_trampoline(arch) else {
         return false;
     };
-    let size = size as u64;
     let inside = |at: u64, len: u64, off: u64| {
         let (end, after) = (off.saturating_add(size), at.saturating_add(len));
         (at > off && at < end) || (after > off && after < end)
